@@ -1,0 +1,3 @@
+from twostep.cli.main import main
+
+main()

@@ -1,0 +1,77 @@
+"""The ASGI application: routes, the JSON error pages for unknown paths and methods, and the
+lifespan that runs the in-process worker in embedded mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from twostep.api.endpoint import error_response, respond
+from twostep.api.routes import users
+from twostep.api.wire.errors import envelope
+from twostep.services.runtime import Runtime
+
+log = logging.getLogger("twostep.api")
+
+
+def _format_of(request: Request) -> str:
+    parts = request.url.path.split("/")
+    return "xml" if len(parts) > 2 and parts[2] == "xml" else "json"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        message = f"Method {request.method} is not allowed for {request.url.path}"
+    elif exc.status_code == 404:
+        message = f"Not found: {request.method} {request.url.path}"
+    else:
+        message = exc.detail or "Invalid request"
+    body = envelope(message, "60000")
+    response = respond(exc.status_code, body, _format_of(request), error=True)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    return error_response(exc, _format_of(request))
+
+
+def all_routes() -> list[BaseRoute]:
+    return [*users.routes]
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    background: Sequence[Callable[[Runtime], Any]] = (),
+) -> Starlette:
+    """``background`` are async callables started with the app and cancelled at shutdown (the
+    in-process outbox worker, notification listeners)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        import anyio
+
+        async with anyio.create_task_group() as tg:
+            for task in background:
+                tg.start_soon(task, runtime)
+            yield
+            tg.cancel_scope.cancel()
+
+    app = Starlette(
+        routes=all_routes(),
+        exception_handlers={HTTPException: _http_error, Exception: _unhandled},
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

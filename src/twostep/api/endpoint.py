@@ -1,0 +1,116 @@
+"""Glue between Starlette and the services: decode the request once, authenticate the API key and run
+the handler inside one transaction in a worker thread (a single thread hop per request), then render
+the body or the error envelope."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from twostep.api.wire import decode
+from twostep.api.wire.errors import error_body
+from twostep.api.wire.params import Params
+from twostep.api.wire.render import render
+from twostep.errors import NotFound, PayloadTooLarge, TwoStepError
+from twostep.services import apps
+from twostep.services.apps import App
+from twostep.services.runtime import Runtime, Tx
+
+log = logging.getLogger("twostep.api")
+
+Body = dict[str, Any]
+FORMATS = ("json", "xml")
+
+
+@dataclass(slots=True)
+class Call:
+    """What a handler sees: the transaction, the authenticated application and the parameters."""
+
+    tx: Tx
+    app: App
+    params: Params
+    path: dict[str, str]
+    format: str
+    client_ip: str | None
+
+
+Handler = Callable[[Call], Body]
+
+
+def runtime_of(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_params(request: Request, rt: Runtime) -> dict[str, Any]:
+    s = rt.settings
+    limits = decode.Limits(max_params=s.max_params, max_depth=s.max_param_depth)
+    query = decode.nest(decode.parse_query(request.scope["query_string"], limits), limits)
+    body = await read_body(request, s.max_body_bytes)
+    from_body = decode.decode_body(request.headers.get("content-type", ""), body, limits)
+    return decode.merge(query, from_body)
+
+
+def respond(status: int, body: Body, fmt: str, *, error: bool = False) -> Response:
+    content, media_type = render(body, fmt, error=error)
+    return Response(content, status_code=status, media_type=media_type)
+
+
+def error_response(exc: Exception, fmt: str) -> Response:
+    if not isinstance(exc, TwoStepError):
+        log.exception("unhandled error", exc_info=exc)
+    status, body = error_body(exc)
+    return respond(status, body, fmt, error=True)
+
+
+def api_key_of(request: Request, params: dict[str, Any]) -> str | None:
+    key = request.headers.get("x-authy-api-key") or params.get("api_key")
+    return key if isinstance(key, str) else None
+
+
+def authy(handler: Handler, *, write: bool = True) -> Callable[[Request], Any]:
+    """A Starlette endpoint for an Authy API handler (API-key authenticated)."""
+
+    async def endpoint(request: Request) -> Response:
+        fmt = request.path_params.get("format", "json")
+        if fmt not in FORMATS:
+            return error_response(NotFound(f"Unknown format {fmt!r}"), "json")
+        rt = runtime_of(request)
+        try:
+            raw = await read_params(request, rt)
+            key = api_key_of(request, raw)
+            params = Params(raw, rt.settings.max_string_length)
+            path = {k: str(v) for k, v in request.path_params.items()}
+            client_ip = request.client.host if request.client else None
+
+            def unit(tx: Tx) -> Body:
+                app = apps.authenticate(tx, key)
+                return handler(Call(tx, app, params, path, fmt, client_ip))
+
+            body = await anyio.to_thread.run_sync(lambda: rt.run(unit, write=write))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            return error_response(exc, fmt)
+        return respond(200, body, fmt)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint

@@ -1,0 +1,138 @@
+"""Settings: environment variables (``TWOSTEP_*``) over an optional TOML file over defaults, validated
+once at start-up. The embedded mode (the default) runs on a SQLite file in the data directory and may
+create its own master key; production mode refuses every insecure default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TWOSTEP_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    mode: Literal["embedded", "production"] = "embedded"
+    data_dir: Path = Path(".twostep")
+    database_url: str = ""
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str = ""
+    workers: int = Field(0, ge=0, le=256, description="serve processes; 0 = embedded 1, else per core")
+    run_worker: bool | None = None
+    admin_token: SecretStr | None = None
+
+    # request limits
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_params: int = Field(512, ge=16, le=10_000)
+    max_param_depth: int = Field(8, ge=2, le=32)
+    max_string_length: int = Field(4096, ge=256, le=1_000_000)
+
+    # users
+    user_purge_delay_seconds: int = Field(24 * 3600, ge=0)
+
+    # database
+    db_pool_size: int = Field(16, ge=1, le=512)
+    db_busy_timeout_ms: int = Field(10_000, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        return value
+
+    @model_validator(mode="after")
+    def _production_refuses_insecure_defaults(self) -> Settings:
+        if self.mode != "production":
+            return self
+        problems = []
+        if not self.database_url:
+            problems.append("TWOSTEP_DATABASE_URL must be set (a postgresql:// URL)")
+        if self.master_key is None and self.master_key_file is None:
+            problems.append("TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE must be set")
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 32:
+            problems.append("TWOSTEP_ADMIN_TOKEN must be at least 32 characters")
+        if not self.public_url.startswith("https://"):
+            problems.append("TWOSTEP_PUBLIC_URL must be an https:// URL")
+        if problems:
+            raise ValueError("production mode refuses insecure defaults: " + "; ".join(problems))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("TWOSTEP_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    # derived values -------------------------------------------------------------------------
+
+    @property
+    def embedded(self) -> bool:
+        return self.mode == "embedded"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url.removeprefix("postgres://")
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'twostep.db').resolve()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        return self.embedded if self.run_worker is None else self.run_worker
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the one Settings object, turning validation failures into a readable ConfigError."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"configuration file not found: {config_file}")
+        os.environ["TWOSTEP_CONFIG"] = str(config_file)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

@@ -1,0 +1,92 @@
+"""Phone numbers: validation, E.164 normalisation, Authy's masking and display formats. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+_SEPARATORS = re.compile(r"[\s\-.()/]")
+
+
+class PhoneError(ValueError):
+    """``field`` names the input that is wrong: ``country_code`` or ``cellphone``."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    country_code: int
+    national_number: str
+    e164: str
+    region: str
+
+
+def parse_country_code(value: object) -> int:
+    text = str(value).strip().lstrip("+") if value is not None else ""
+    if not text.isdigit() or len(text) > 4:
+        raise PhoneError("country_code")
+    code = int(text)
+    if phonenumbers.region_code_for_country_code(code) == "ZZ":
+        raise PhoneError("country_code")
+    return code
+
+
+def normalise(country_code: object, number: object, *, strict: bool = True) -> Phone:
+    """Validate ``number`` in the country ``country_code`` and return its canonical form.
+
+    ``strict`` requires a number that is valid (assigned ranges); otherwise it only has to be a
+    possible length for the country (what the old sandbox accepted)."""
+    code = parse_country_code(country_code)
+    text = _SEPARATORS.sub("", str(number) if number is not None else "")
+    if text.startswith("+"):
+        text = text[1:]
+        if not text.startswith(str(code)):
+            raise PhoneError("cellphone")
+        text = text[len(str(code)) :]
+    if not text.isdigit() or not 3 <= len(text) <= 17:
+        raise PhoneError("cellphone")
+    try:
+        parsed = phonenumbers.parse(f"+{code}{text}")
+    except NumberParseException:
+        raise PhoneError("cellphone") from None
+    ok = phonenumbers.is_valid_number(parsed) if strict else phonenumbers.is_possible_number(parsed)
+    if not ok or parsed.country_code != code:
+        raise PhoneError("cellphone")
+    national = str(parsed.national_number)
+    if parsed.italian_leading_zero:
+        national = "0" * (parsed.number_of_leading_zeros or 1) + national
+    region = phonenumbers.region_code_for_number(parsed) or (
+        phonenumbers.region_code_for_country_code(code)
+    )
+    return Phone(code, national, f"+{code}{national}", region)
+
+
+def from_e164(e164: str) -> Phone:
+    parsed = phonenumbers.parse(e164)
+    national = e164.removeprefix(f"+{parsed.country_code}")
+    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+        parsed.country_code
+    )
+    return Phone(parsed.country_code, national, e164, region)
+
+
+def mask_cellphone(phone: Phone) -> str:
+    """The SMS/call response mask: ``+1-XXX-XXX-XX34`` whatever the number's length."""
+    return f"+{phone.country_code}-XXX-XXX-XX{phone.national_number[-2:]}"
+
+
+def mask_status(phone: Phone) -> str:
+    """The user-status mask: ``XXX-XXX-1118``."""
+    return f"XXX-XXX-{phone.national_number[-4:]}"
+
+
+def display(phone: Phone) -> str:
+    """``+1 201-555-0123``: the international format used in phone-verification messages."""
+    parsed = phonenumbers.parse(phone.e164)
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)

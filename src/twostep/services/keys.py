@@ -1,0 +1,135 @@
+"""The keyring: data keys unwrapped once at start-up with the master key, used to seal secrets at
+rest and to derive API keys. The master key itself is only ever held in memory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from twostep.core import crypto
+from twostep.store.db import Database
+from twostep.store.schema import keyring as keyring_table
+
+DATA = "data"
+DERIVE = "derive"
+
+
+@dataclass(frozen=True)
+class Keyring:
+    active_id: str
+    data_keys: dict[str, bytes]
+    derive_secret: bytes
+
+    def seal(self, plaintext: bytes, aad: str) -> str:
+        return crypto.seal(self.active_id, self.data_keys[self.active_id], plaintext, aad.encode())
+
+    def open(self, sealed: str, aad: str) -> bytes:
+        return crypto.open_sealed(self.data_keys, sealed, aad.encode())
+
+    def api_key(self, app_id: int, serial: int, salt: bytes) -> str:
+        return crypto.derive_api_key(self.derive_secret, app_id, serial, salt)
+
+    def subkey(self, purpose: str) -> bytes:
+        """A stable secret for one purpose (e.g. hashing one-time codes), derived from the derive key."""
+        return crypto.derive_api_key(self.derive_secret, 0, 0, purpose.encode()).encode()
+
+
+def read_master_key(value: str | None, path: Path, *, create: bool) -> bytes:
+    """The master key from the environment value, else the key file; created (mode 0600) only when
+    ``create`` is set, which the embedded mode does on first start."""
+    if value:
+        return crypto.parse_master_key(value)
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise crypto.CryptoError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+        return crypto.parse_master_key(path.read_text())
+    if not create:
+        raise crypto.CryptoError(f"master key file {path} does not exist")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = crypto.new_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(crypto.format_master_key(key) + "\n")
+    return key
+
+
+def load_keyring(db: Database, master: bytes) -> Keyring:
+    """Unwrap every data key; create the first ones if the database has none yet."""
+    keyring = db.run(lambda conn: _load(conn, master), write=False)
+    if keyring is not None:
+        return keyring
+    try:
+        db.run(lambda conn: _create_initial(conn, master))
+    except IntegrityError:
+        pass  # another process created them first
+    keyring = db.run(lambda conn: _load(conn, master), write=False)
+    assert keyring is not None
+    return keyring
+
+
+def _load(conn: Connection, master: bytes) -> Keyring | None:
+    rows = conn.execute(select(keyring_table).order_by(keyring_table.c.created_at)).all()
+    data: dict[str, bytes] = {}
+    active: str | None = None
+    derive: bytes | None = None
+    for row in rows:
+        key = crypto.unwrap_key(master, row.id, row.wrapped)
+        if row.purpose == DERIVE:
+            derive = key
+        else:
+            data[row.id] = key
+            if row.retired_at is None:
+                active = row.id
+    if active is None or derive is None:
+        return None
+    return Keyring(active, data, derive)
+
+
+def _create_initial(conn: Connection, master: bytes) -> None:
+    now = datetime.now(UTC)
+    for key_id, purpose in (("d1", DATA), ("x1", DERIVE)):
+        conn.execute(
+            insert(keyring_table).values(
+                id=key_id,
+                purpose=purpose,
+                wrapped=crypto.wrap_key(master, key_id, crypto.new_key()),
+                created_at=now,
+            )
+        )
+
+
+def add_data_key(conn: Connection, master: bytes, now: datetime) -> str:
+    """Start sealing with a fresh data key; older keys stay for decryption until re-encrypted."""
+    key_id = "d" + secrets.token_hex(4)
+    conn.execute(
+        update(keyring_table)
+        .where(keyring_table.c.purpose == DATA, keyring_table.c.retired_at.is_(None))
+        .values(retired_at=now)
+    )
+    conn.execute(
+        insert(keyring_table).values(
+            id=key_id, purpose=DATA, wrapped=crypto.wrap_key(master, key_id, crypto.new_key()),
+            created_at=now,
+        )
+    )
+    return key_id
+
+
+def rewrap_all(conn: Connection, old_master: bytes, new_master: bytes) -> int:
+    """Re-wrap every data key under a new master key (master-key rotation); returns the count."""
+    rows = conn.execute(select(keyring_table.c.id, keyring_table.c.wrapped)).all()
+    for row in rows:
+        key = crypto.unwrap_key(old_master, row.id, row.wrapped)
+        conn.execute(
+            update(keyring_table)
+            .where(keyring_table.c.id == row.id)
+            .values(wrapped=crypto.wrap_key(new_master, row.id, key))
+        )
+    return len(rows)

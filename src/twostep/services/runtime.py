@@ -1,0 +1,68 @@
+"""The long-lived collaborators (built once at start-up) and the unit of work (one per request or
+job). Services receive a ``Tx``; the edge that created it owns commit and rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from twostep.clock import Clock
+from twostep.config import Settings
+from twostep.services.keys import Keyring
+from twostep.store.db import Database
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Tx:
+    conn: Connection
+    rt: Runtime
+    now: datetime
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.rt.settings
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.rt.keyring
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    db: Database
+    keyring: Keyring
+    # called (from any thread) after a transaction that queued outbox jobs commits
+    on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
+
+    @contextmanager
+    def tx(self, *, write: bool = True) -> Iterator[Tx]:
+        with self.db.transaction(write=write) as conn:
+            tx = Tx(conn, self, self.clock.now())
+            yield tx
+        for hook in tx.after_commit:
+            hook()
+
+    def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
+        """Run ``fn`` in one transaction (retrying SQLite lock timeouts), then its after-commit hooks."""
+        hooks: list[Callable[[], None]] = []
+
+        def unit(conn: Connection) -> T:
+            tx = Tx(conn, self, self.clock.now())
+            result = fn(tx)
+            hooks[:] = tx.after_commit
+            return result
+
+        result: T = self.db.run(unit, write=write)
+        for hook in hooks:
+            hook()
+        return result

@@ -1,0 +1,156 @@
+"""Users: registration (one Authy id per phone number, shared by every application), status,
+deletion with a delayed purge, activities, email changes and phone export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from twostep.core import crypto
+from twostep.core.phone import Phone, PhoneError, from_e164, mask_status, normalise
+from twostep.errors import InvalidParameter, UserNotFound, UserNotValid
+from twostep.services.apps import App
+from twostep.services.runtime import Tx
+from twostep.store import users as q
+
+ACTIVITY_TYPES = ("password_reset", "banned", "unbanned", "cookie_login")
+INVALID = "is invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    authy_id: int
+    app_user_id: int
+    app_id: int
+    public_id: str
+    phone: Phone
+    email: str
+    confirmed: bool
+    banned: bool
+    created_at: datetime
+    deleted_at: datetime | None
+
+    @property
+    def account_disabled(self) -> bool:
+        return self.deleted_at is not None
+
+
+def _user(row: Any) -> User:
+    phone = Phone(row.country_code, row.national_number, row.e164, from_e164(row.e164).region)
+    return User(
+        row.authy_id, row.app_user_id, row.app_id, row.public_id, phone, row.email,
+        bool(row.confirmed), bool(row.banned), row.created_at, row.deleted_at,
+    )
+
+
+def normalise_email(value: object) -> str | None:
+    """The normalised address, or None if it is not a valid email address."""
+    if not isinstance(value, str) or not value or len(value) > 320:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def register(
+    tx: Tx, app: App, *, email: object, country_code: object, cellphone: object,
+    send_install_link: bool = False,
+) -> User:
+    """Register (or re-register) a person in ``app``. The same phone always yields the same id."""
+    problems: dict[str, str] = {}
+    address = normalise_email(email)
+    if address is None:
+        problems["email"] = INVALID
+    phone: Phone | None = None
+    try:
+        phone = normalise(country_code, cellphone, strict=not app.settings.sandbox)
+    except PhoneError as exc:
+        problems[exc.field] = INVALID
+    if problems or phone is None or address is None:
+        raise UserNotValid(problems)
+    person_id = q.person_id_for(
+        tx.conn, country_code=phone.country_code, national_number=phone.national_number,
+        e164=phone.e164, now=tx.now,
+    )
+    q.register_in_app(
+        tx.conn, app_id=app.id, person_id=person_id, public_id=crypto.random_hex_id(),
+        email=address, now=tx.now,
+    )
+    return get(tx, app, person_id)
+
+
+def parse_authy_id(value: object) -> int | None:
+    text = str(value)
+    if not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
+def get(tx: Tx, app: App, authy_id: object) -> User:
+    """The user registered in ``app`` under this id (pending deletion included), else UserNotFound:
+    another application's users are invisible."""
+    person_id = parse_authy_id(authy_id)
+    row = q.find_user(tx.conn, app.id, person_id) if person_id is not None else None
+    if row is None:
+        raise UserNotFound
+    return _user(row)
+
+
+def remove(tx: Tx, app: App, authy_id: object) -> User:
+    """Disable the user now and purge them after the configured delay. Removing twice is harmless."""
+    user = get(tx, app, authy_id)
+    purge_after = tx.now + timedelta(seconds=tx.settings.user_purge_delay_seconds)
+    q.mark_deleted(tx.conn, user.app_user_id, now=tx.now, purge_after=purge_after)
+    return user
+
+
+def register_activity(
+    tx: Tx, app: App, authy_id: object, *, type_: str | None, user_ip: str | None,
+    data: dict[str, Any] | None,
+) -> None:
+    user = get(tx, app, authy_id)
+    if type_ not in ACTIVITY_TYPES:
+        raise InvalidParameter("type", "Must be one of " + ", ".join(ACTIVITY_TYPES))
+    q.add_activity(
+        tx.conn, app_id=app.id, person_id=user.authy_id, type_=type_, user_ip=user_ip, data=data,
+        now=tx.now,
+    )
+    if type_ in ("banned", "unbanned"):
+        q.set_banned(tx.conn, user.app_user_id, type_ == "banned", tx.now)
+
+
+def update_email(tx: Tx, app: App, authy_id: object, email: object) -> User:
+    user = get(tx, app, authy_id)
+    address = normalise_email(email)
+    if address is None:
+        raise UserNotValid({"email": INVALID})
+    q.set_email(tx.conn, user.app_user_id, address, tx.now)
+    return get(tx, app, user.authy_id)
+
+
+def purge_due(tx: Tx) -> int:
+    """Finish deletions whose delay has passed (run by the worker)."""
+    return len(q.purge_due(tx.conn, tx.now))
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatus:
+    registered: bool
+    masked_phone: str
+    device_types: list[str]
+    detailed_devices: list[dict[str, Any]]
+    deleted_devices: list[dict[str, Any]]
+
+
+def status(tx: Tx, user: User) -> UserStatus:
+    return UserStatus(
+        registered=False,
+        masked_phone=mask_status(user.phone),
+        device_types=[],
+        detailed_devices=[],
+        deleted_devices=[],
+    )

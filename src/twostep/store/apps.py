@@ -1,0 +1,88 @@
+"""Queries on applications and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+
+from twostep.store.schema import api_keys, applications
+
+
+def insert_app(
+    conn: Connection, *, public_id: str, name: str, settings: dict[str, Any], now: datetime
+) -> int:
+    result = conn.execute(
+        insert(applications).values(
+            public_id=public_id, name=name, settings=settings, created_at=now, updated_at=now
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def insert_key(
+    conn: Connection, *, app_id: int, key_hash: bytes, serial: int, salt: bytes, now: datetime
+) -> None:
+    conn.execute(
+        insert(api_keys).values(
+            app_id=app_id, key_hash=key_hash, serial=serial, salt=salt, created_at=now
+        )
+    )
+
+
+def expire_keys(conn: Connection, app_id: int, at: datetime) -> None:
+    """Set an end to every key of the app that has none (rotation keeps a grace period)."""
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.app_id == app_id, api_keys.c.expires_at.is_(None))
+        .values(expires_at=at)
+    )
+
+
+def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> Row[Any] | None:
+    return conn.execute(
+        select(applications)
+        .join(api_keys, api_keys.c.app_id == applications.c.id)
+        .where(
+            api_keys.c.key_hash == key_hash,
+            or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now),
+        )
+    ).first()
+
+
+def current_key(conn: Connection, app_id: int) -> Row[Any] | None:
+    return conn.execute(
+        select(api_keys.c.serial, api_keys.c.salt)
+        .where(api_keys.c.app_id == app_id, api_keys.c.expires_at.is_(None))
+        .order_by(api_keys.c.serial.desc())
+        .limit(1)
+    ).first()
+
+
+def max_serial(conn: Connection, app_id: int) -> int:
+    rows = conn.execute(select(api_keys.c.serial).where(api_keys.c.app_id == app_id)).scalars()
+    return max(rows, default=0)
+
+
+def app_by_id(conn: Connection, app_id: int) -> Row[Any] | None:
+    return conn.execute(select(applications).where(applications.c.id == app_id)).first()
+
+
+def apps_by_name(conn: Connection, name: str) -> list[Row[Any]]:
+    return list(conn.execute(select(applications).where(applications.c.name == name)).all())
+
+
+def all_apps(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(applications).order_by(applications.c.id)).all())
+
+
+def update_app(
+    conn: Connection, app_id: int, *, name: str, settings: dict[str, Any], now: datetime
+) -> None:
+    conn.execute(
+        update(applications)
+        .where(applications.c.id == app_id)
+        .values(name=name, settings=settings, updated_at=now)
+    )

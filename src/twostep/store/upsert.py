@@ -1,0 +1,19 @@
+"""``INSERT … ON CONFLICT DO NOTHING`` for both databases (a failed plain INSERT would abort the
+whole PostgreSQL transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_ignore(
+    conn: Connection, table: Table, values: dict[str, Any], conflict: Sequence[str]
+) -> bool:
+    """Insert unless a row with the same ``conflict`` columns exists; True if a row was inserted."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return conn.execute(stmt).rowcount == 1

@@ -1,0 +1,136 @@
+"""Queries on persons (one per phone number, owning the Authy id) and their registrations in
+applications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, exists, insert, select, update
+
+from twostep.store.schema import activities, app_users, persons
+from twostep.store.upsert import insert_ignore
+
+USER_COLUMNS = (
+    persons.c.id.label("authy_id"),
+    persons.c.country_code,
+    persons.c.national_number,
+    persons.c.e164,
+    app_users.c.id.label("app_user_id"),
+    app_users.c.app_id,
+    app_users.c.public_id,
+    app_users.c.email,
+    app_users.c.confirmed,
+    app_users.c.banned,
+    app_users.c.created_at,
+    app_users.c.deleted_at,
+)
+
+
+def person_id_for(
+    conn: Connection, *, country_code: int, national_number: str, e164: str, now: datetime
+) -> int:
+    insert_ignore(
+        conn,
+        persons,
+        {"country_code": country_code, "national_number": national_number, "e164": e164,
+         "created_at": now},
+        ["e164"],
+    )
+    return int(conn.execute(select(persons.c.id).where(persons.c.e164 == e164)).scalar_one())
+
+
+def register_in_app(
+    conn: Connection, *, app_id: int, person_id: int, public_id: str, email: str, now: datetime
+) -> None:
+    """Add the person to the app, or refresh an existing registration (new email, undeleted)."""
+    inserted = insert_ignore(
+        conn,
+        app_users,
+        {"app_id": app_id, "person_id": person_id, "public_id": public_id, "email": email,
+         "confirmed": False, "banned": False, "created_at": now, "updated_at": now},
+        ["app_id", "person_id"],
+    )
+    if not inserted:
+        conn.execute(
+            update(app_users)
+            .where(app_users.c.app_id == app_id, app_users.c.person_id == person_id)
+            .values(email=email, updated_at=now, deleted_at=None, purge_after=None)
+        )
+
+
+def find_user(conn: Connection, app_id: int, person_id: int) -> Row[Any] | None:
+    return conn.execute(
+        select(*USER_COLUMNS)
+        .select_from(persons.join(app_users, app_users.c.person_id == persons.c.id))
+        .where(app_users.c.app_id == app_id, app_users.c.person_id == person_id)
+    ).first()
+
+
+def mark_deleted(
+    conn: Connection, app_user_id: int, *, now: datetime, purge_after: datetime
+) -> None:
+    conn.execute(
+        update(app_users)
+        .where(app_users.c.id == app_user_id, app_users.c.deleted_at.is_(None))
+        .values(deleted_at=now, purge_after=purge_after, updated_at=now)
+    )
+
+
+def set_email(conn: Connection, app_user_id: int, email: str, now: datetime) -> None:
+    conn.execute(
+        update(app_users).where(app_users.c.id == app_user_id).values(email=email, updated_at=now)
+    )
+
+
+def set_confirmed(conn: Connection, app_user_id: int, now: datetime) -> None:
+    conn.execute(
+        update(app_users)
+        .where(app_users.c.id == app_user_id, app_users.c.confirmed.is_(False))
+        .values(confirmed=True, updated_at=now)
+    )
+
+
+def set_banned(conn: Connection, app_user_id: int, banned: bool, now: datetime) -> None:
+    conn.execute(
+        update(app_users).where(app_users.c.id == app_user_id).values(banned=banned, updated_at=now)
+    )
+
+
+def add_activity(
+    conn: Connection,
+    *,
+    app_id: int,
+    person_id: int,
+    type_: str,
+    user_ip: str | None,
+    data: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(activities).values(
+            app_id=app_id, person_id=person_id, type=type_, user_ip=user_ip, data=data,
+            created_at=now,
+        )
+    )
+
+
+def purge_due(conn: Connection, now: datetime, limit: int = 500) -> list[tuple[int, int]]:
+    """Delete registrations whose deletion delay has passed, then persons left with none.
+    Returns the (app_id, person_id) pairs removed."""
+    due = conn.execute(
+        select(app_users.c.id, app_users.c.app_id, app_users.c.person_id)
+        .where(app_users.c.purge_after <= now)
+        .limit(limit)
+    ).all()
+    if not due:
+        return []
+    conn.execute(delete(app_users).where(app_users.c.id.in_([r.id for r in due])))
+    orphaned = [r.person_id for r in due]
+    conn.execute(
+        delete(persons).where(
+            persons.c.id.in_(orphaned),
+            ~exists().where(and_(app_users.c.person_id == persons.c.id)),
+        )
+    )
+    return [(r.app_id, r.person_id) for r in due]
