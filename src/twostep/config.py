@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     public_url: str = ""
-    workers: int = Field(0, ge=0, le=256, description="serve processes; 0 = embedded 1, else per core")
+    workers: int = Field(
+        0, ge=0, le=256, description="serve processes; 0 = embedded 1, else per core"
+    )
     run_worker: bool | None = None
     admin_token: SecretStr | None = None
 

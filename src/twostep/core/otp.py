@@ -37,7 +37,9 @@ def time_step(unix_time: float, step: int, t0: int = 0) -> int:
     return int((unix_time - t0) // step)
 
 
-def totp(key: bytes, unix_time: float, step: int = 30, digits: int = 6, algorithm: str = "sha1") -> str:
+def totp(
+    key: bytes, unix_time: float, step: int = 30, digits: int = 6, algorithm: str = "sha1"
+) -> str:
     """RFC 6238: HOTP over the number of ``step``-second periods since the epoch."""
     return hotp(key, time_step(unix_time, step), digits, algorithm)
 
@@ -80,7 +82,13 @@ def base32_secret(key: bytes) -> str:
 
 
 def otpauth_uri(
-    key: bytes, *, issuer: str, label: str, digits: int = 6, period: int = 30, algorithm: str = "sha1"
+    key: bytes,
+    *,
+    issuer: str,
+    label: str,
+    digits: int = 6,
+    period: int = 30,
+    algorithm: str = "sha1",
 ) -> str:
     """Key-URI format understood by Google Authenticator and its successors."""
     account = f"{issuer}:{label}" if label else issuer

@@ -27,6 +27,12 @@ class Phone:
     region: str
 
 
+def plausible_number(number: object) -> bool:
+    """Digits (with the usual separators) of a sane length, whatever the country."""
+    text = _SEPARATORS.sub("", str(number) if number is not None else "").lstrip("+")
+    return text.isdigit() and 3 <= len(text) <= 17
+
+
 def parse_country_code(value: object) -> int:
     text = str(value).strip().lstrip("+") if value is not None else ""
     if not text.isdigit() or len(text) > 4:
@@ -51,8 +57,12 @@ def normalise(country_code: object, number: object, *, strict: bool = True) -> P
         text = text[len(str(code)) :]
     if not text.isdigit() or not 3 <= len(text) <= 17:
         raise PhoneError("cellphone")
+    region = phonenumbers.region_code_for_country_code(code)
     try:
-        parsed = phonenumbers.parse(f"+{code}{text}")
+        # Parsing in the national format of the country strips a trunk prefix ("07700…" in the UK);
+        # non-geographic codes ("001") have no national format.
+        national_form = region != "001"
+        parsed = phonenumbers.parse(text if national_form else f"+{code}{text}", region)
     except NumberParseException:
         raise PhoneError("cellphone") from None
     ok = phonenumbers.is_valid_number(parsed) if strict else phonenumbers.is_possible_number(parsed)
@@ -69,11 +79,12 @@ def normalise(country_code: object, number: object, *, strict: bool = True) -> P
 
 def from_e164(e164: str) -> Phone:
     parsed = phonenumbers.parse(e164)
-    national = e164.removeprefix(f"+{parsed.country_code}")
-    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
-        parsed.country_code
+    code = int(parsed.country_code or 0)
+    national = e164.removeprefix(f"+{code}")
+    region = phonenumbers.region_code_for_number(parsed) or (
+        phonenumbers.region_code_for_country_code(code)
     )
-    return Phone(parsed.country_code, national, e164, region)
+    return Phone(code, national, e164, region)
 
 
 def mask_cellphone(phone: Phone) -> str:

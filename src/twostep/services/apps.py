@@ -122,7 +122,10 @@ def create(tx: Tx, name: str, *, sandbox: bool = False) -> tuple[App, str]:
     if sandbox:
         settings = dataclasses.replace(settings, plan="sandbox")
     app_id = q.insert_app(
-        tx.conn, public_id=crypto.random_hex_id(), name=name, settings=settings.to_json(),
+        tx.conn,
+        public_id=crypto.random_hex_id(),
+        name=name,
+        settings=settings.to_json(),
         now=tx.now,
     )
     key = _issue_key(tx, app_id, serial=1)
@@ -133,7 +136,11 @@ def _issue_key(tx: Tx, app_id: int, serial: int) -> str:
     salt = secrets.token_bytes(16)
     key = tx.keyring.api_key(app_id, serial, salt)
     q.insert_key(
-        tx.conn, app_id=app_id, key_hash=crypto.api_key_hash(key), serial=serial, salt=salt,
+        tx.conn,
+        app_id=app_id,
+        key_hash=crypto.api_key_hash(key),
+        serial=serial,
+        salt=salt,
         now=tx.now,
     )
     return key

@@ -90,14 +90,22 @@ def build_runtime(
     if migrate_schema:
         prepare_schema(settings, db)
     keyring = load_keyring(db, master_key(settings))
-    return Runtime(settings=settings, clock=clock or SystemClock(), db=db, keyring=keyring)
+    return Runtime(
+        settings=settings,
+        clock=clock or SystemClock(),
+        db=db,
+        keyring=keyring,
+        admin_token=admin_token(settings),
+    )
 
 
 def first_run_info(settings: Settings) -> FirstRun:
     return FirstRun(
         data_dir=settings.data_dir.resolve(),
         database_url=settings.resolved_database_url,
-        master_key_file=None if settings.master_key else settings.resolved_master_key_file.resolve(),
+        master_key_file=None
+        if settings.master_key
+        else settings.resolved_master_key_file.resolve(),
         admin_token_file=(settings.data_dir / "admin.token").resolve()
         if settings.embedded and settings.admin_token is None
         else None,

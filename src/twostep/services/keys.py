@@ -3,6 +3,7 @@ rest and to derive API keys. The master key itself is only ever held in memory."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -62,13 +63,11 @@ def read_master_key(value: str | None, path: Path, *, create: bool) -> bytes:
 
 def load_keyring(db: Database, master: bytes) -> Keyring:
     """Unwrap every data key; create the first ones if the database has none yet."""
-    keyring = db.run(lambda conn: _load(conn, master), write=False)
+    keyring: Keyring | None = db.run(lambda conn: _load(conn, master), write=False)
     if keyring is not None:
         return keyring
-    try:
+    with contextlib.suppress(IntegrityError):  # another process may have created them first
         db.run(lambda conn: _create_initial(conn, master))
-    except IntegrityError:
-        pass  # another process created them first
     keyring = db.run(lambda conn: _load(conn, master), write=False)
     assert keyring is not None
     return keyring
@@ -115,7 +114,9 @@ def add_data_key(conn: Connection, master: bytes, now: datetime) -> str:
     )
     conn.execute(
         insert(keyring_table).values(
-            id=key_id, purpose=DATA, wrapped=crypto.wrap_key(master, key_id, crypto.new_key()),
+            id=key_id,
+            purpose=DATA,
+            wrapped=crypto.wrap_key(master, key_id, crypto.new_key()),
             created_at=now,
         )
     )

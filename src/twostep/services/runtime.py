@@ -41,6 +41,7 @@ class Runtime:
     clock: Clock
     db: Database
     keyring: Keyring
+    admin_token: str | None = None
     # called (from any thread) after a transaction that queued outbox jobs commits
     on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
 

@@ -10,7 +10,14 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from twostep.core import crypto
-from twostep.core.phone import Phone, PhoneError, from_e164, mask_status, normalise
+from twostep.core.phone import (
+    Phone,
+    PhoneError,
+    from_e164,
+    mask_status,
+    normalise,
+    plausible_number,
+)
 from twostep.errors import InvalidParameter, UserNotFound, UserNotValid
 from twostep.services.apps import App
 from twostep.services.runtime import Tx
@@ -41,8 +48,16 @@ class User:
 def _user(row: Any) -> User:
     phone = Phone(row.country_code, row.national_number, row.e164, from_e164(row.e164).region)
     return User(
-        row.authy_id, row.app_user_id, row.app_id, row.public_id, phone, row.email,
-        bool(row.confirmed), bool(row.banned), row.created_at, row.deleted_at,
+        row.authy_id,
+        row.app_user_id,
+        row.app_id,
+        row.public_id,
+        phone,
+        row.email,
+        bool(row.confirmed),
+        bool(row.banned),
+        row.created_at,
+        row.deleted_at,
     )
 
 
@@ -57,7 +72,12 @@ def normalise_email(value: object) -> str | None:
 
 
 def register(
-    tx: Tx, app: App, *, email: object, country_code: object, cellphone: object,
+    tx: Tx,
+    app: App,
+    *,
+    email: object,
+    country_code: object,
+    cellphone: object,
     send_install_link: bool = False,
 ) -> User:
     """Register (or re-register) a person in ``app``. The same phone always yields the same id."""
@@ -70,15 +90,24 @@ def register(
         phone = normalise(country_code, cellphone, strict=not app.settings.sandbox)
     except PhoneError as exc:
         problems[exc.field] = INVALID
+        if exc.field == "country_code" and not plausible_number(cellphone):
+            problems["cellphone"] = INVALID
     if problems or phone is None or address is None:
         raise UserNotValid(problems)
     person_id = q.person_id_for(
-        tx.conn, country_code=phone.country_code, national_number=phone.national_number,
-        e164=phone.e164, now=tx.now,
+        tx.conn,
+        country_code=phone.country_code,
+        national_number=phone.national_number,
+        e164=phone.e164,
+        now=tx.now,
     )
     q.register_in_app(
-        tx.conn, app_id=app.id, person_id=person_id, public_id=crypto.random_hex_id(),
-        email=address, now=tx.now,
+        tx.conn,
+        app_id=app.id,
+        person_id=person_id,
+        public_id=crypto.random_hex_id(),
+        email=address,
+        now=tx.now,
     )
     return get(tx, app, person_id)
 
@@ -109,14 +138,24 @@ def remove(tx: Tx, app: App, authy_id: object) -> User:
 
 
 def register_activity(
-    tx: Tx, app: App, authy_id: object, *, type_: str | None, user_ip: str | None,
+    tx: Tx,
+    app: App,
+    authy_id: object,
+    *,
+    type_: str | None,
+    user_ip: str | None,
     data: dict[str, Any] | None,
 ) -> None:
     user = get(tx, app, authy_id)
     if type_ not in ACTIVITY_TYPES:
         raise InvalidParameter("type", "Must be one of " + ", ".join(ACTIVITY_TYPES))
     q.add_activity(
-        tx.conn, app_id=app.id, person_id=user.authy_id, type_=type_, user_ip=user_ip, data=data,
+        tx.conn,
+        app_id=app.id,
+        person_id=user.authy_id,
+        type_=type_,
+        user_ip=user_ip,
+        data=data,
         now=tx.now,
     )
     if type_ in ("banned", "unbanned"):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from twostep.store.schema import api_keys, applications
+
+
+Record = Any  # a SQLAlchemy Row: columns by attribute name
 
 
 def insert_app(
@@ -41,7 +44,7 @@ def expire_keys(conn: Connection, app_id: int, at: datetime) -> None:
     )
 
 
-def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> Row[Any] | None:
+def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> Record | None:
     return conn.execute(
         select(applications)
         .join(api_keys, api_keys.c.app_id == applications.c.id)
@@ -52,7 +55,7 @@ def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> Row[Any
     ).first()
 
 
-def current_key(conn: Connection, app_id: int) -> Row[Any] | None:
+def current_key(conn: Connection, app_id: int) -> Record | None:
     return conn.execute(
         select(api_keys.c.serial, api_keys.c.salt)
         .where(api_keys.c.app_id == app_id, api_keys.c.expires_at.is_(None))
@@ -66,15 +69,15 @@ def max_serial(conn: Connection, app_id: int) -> int:
     return max(rows, default=0)
 
 
-def app_by_id(conn: Connection, app_id: int) -> Row[Any] | None:
+def app_by_id(conn: Connection, app_id: int) -> Record | None:
     return conn.execute(select(applications).where(applications.c.id == app_id)).first()
 
 
-def apps_by_name(conn: Connection, name: str) -> list[Row[Any]]:
+def apps_by_name(conn: Connection, name: str) -> list[Record]:
     return list(conn.execute(select(applications).where(applications.c.name == name)).all())
 
 
-def all_apps(conn: Connection) -> list[Row[Any]]:
+def all_apps(conn: Connection) -> list[Record]:
     return list(conn.execute(select(applications).order_by(applications.c.id)).all())
 
 

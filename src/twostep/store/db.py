@@ -28,9 +28,8 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = conn.execution_options(**{_WRITE: write})
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(**{_WRITE: write}) if self.is_sqlite else raw
             with conn.begin():
                 yield conn
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, exists, insert, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 
 from twostep.store.schema import activities, app_users, persons
 from twostep.store.upsert import insert_ignore
@@ -27,14 +27,21 @@ USER_COLUMNS = (
 )
 
 
+Record = Any  # a SQLAlchemy Row: columns by attribute name
+
+
 def person_id_for(
     conn: Connection, *, country_code: int, national_number: str, e164: str, now: datetime
 ) -> int:
     insert_ignore(
         conn,
         persons,
-        {"country_code": country_code, "national_number": national_number, "e164": e164,
-         "created_at": now},
+        {
+            "country_code": country_code,
+            "national_number": national_number,
+            "e164": e164,
+            "created_at": now,
+        },
         ["e164"],
     )
     return int(conn.execute(select(persons.c.id).where(persons.c.e164 == e164)).scalar_one())
@@ -47,8 +54,16 @@ def register_in_app(
     inserted = insert_ignore(
         conn,
         app_users,
-        {"app_id": app_id, "person_id": person_id, "public_id": public_id, "email": email,
-         "confirmed": False, "banned": False, "created_at": now, "updated_at": now},
+        {
+            "app_id": app_id,
+            "person_id": person_id,
+            "public_id": public_id,
+            "email": email,
+            "confirmed": False,
+            "banned": False,
+            "created_at": now,
+            "updated_at": now,
+        },
         ["app_id", "person_id"],
     )
     if not inserted:
@@ -59,7 +74,7 @@ def register_in_app(
         )
 
 
-def find_user(conn: Connection, app_id: int, person_id: int) -> Row[Any] | None:
+def find_user(conn: Connection, app_id: int, person_id: int) -> Record | None:
     return conn.execute(
         select(*USER_COLUMNS)
         .select_from(persons.join(app_users, app_users.c.person_id == persons.c.id))
@@ -109,7 +124,11 @@ def add_activity(
 ) -> None:
     conn.execute(
         insert(activities).values(
-            app_id=app_id, person_id=person_id, type=type_, user_ip=user_ip, data=data,
+            app_id=app_id,
+            person_id=person_id,
+            type=type_,
+            user_ip=user_ip,
+            data=data,
             created_at=now,
         )
     )

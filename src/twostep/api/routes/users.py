@@ -15,13 +15,17 @@ P = "/protected/{format}"
 
 def users_new(call: Call) -> Body:
     p = call.params
-    given = p.dict("user") or {}
+    given = p.mapping("user") or {}
     # clients put this flag at the top level, inside the user hash ([php]) or in the query ([na])
     flag = given.get("send_install_link_via_sms", p.any("send_install_link_via_sms"))
     send_install_link = True if flag is None or flag == "" else parse_bool(flag)
     user = users.register(
-        call.tx, call.app, email=given.get("email"), country_code=given.get("country_code"),
-        cellphone=given.get("cellphone"), send_install_link=send_install_link,
+        call.tx,
+        call.app,
+        email=given.get("email"),
+        country_code=given.get("country_code"),
+        cellphone=given.get("cellphone"),
+        send_install_link=send_install_link,
     )
     return {"message": "User created successfully.", "user": {"id": user.authy_id}, "success": True}
 
@@ -64,15 +68,19 @@ def user_delete(call: Call) -> Body:
 def register_activity(call: Call) -> Body:
     p = call.params
     users.register_activity(
-        call.tx, call.app, call.path["authy_id"], type_=p.str("type", max_length=64),
-        user_ip=p.str("user_ip", max_length=64), data=p.dict("data"),
+        call.tx,
+        call.app,
+        call.path["authy_id"],
+        type_=p.text("type", max_length=64),
+        user_ip=p.text("user_ip", max_length=64),
+        data=p.mapping("data"),
     )
     return {"message": "Activity was created.", "success": True}
 
 
 def user_update(call: Call) -> Body:
     p = call.params
-    nested = p.dict("user") or {}
+    nested = p.mapping("user") or {}
     email = p.any("email") if p.has("email") else nested.get("email")
     users.update_email(call.tx, call.app, call.path["authy_id"], email)
     return {"message": "User was updated successfully", "success": True}
@@ -97,5 +105,7 @@ routes = [
     Route(f"{P}/users/{{authy_id}}/delete", authy(user_delete), methods=["POST"]),
     Route(f"{P}/users/{{authy_id}}/register_activity", authy(register_activity), methods=["POST"]),
     Route(f"{P}/users/{{authy_id}}/update", authy(user_update), methods=["POST"]),
-    Route(f"{P}/users/{{authy_id}}/phone_number", authy(phone_number, write=False), methods=["GET"]),
+    Route(
+        f"{P}/users/{{authy_id}}/phone_number", authy(phone_number, write=False), methods=["GET"]
+    ),
 ]

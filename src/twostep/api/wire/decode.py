@@ -118,7 +118,9 @@ def nest(pairs: list[tuple[str, str]], limits: Limits) -> dict[str, Any]:
             raise InvalidRequest(f"Parameter name too long (at most {limits.max_key_length})")
         name, parts = split_key(key)
         if len(parts) + 1 > limits.max_depth:
-            raise InvalidRequest(f"Parameters nested too deeply (at most {limits.max_depth} levels)")
+            raise InvalidRequest(
+                f"Parameters nested too deeply (at most {limits.max_depth} levels)"
+            )
         _assign(root, name, parts, value, key)
     return {k: _lists_from_indexed(v) for k, v in root.items()}
 

@@ -51,8 +51,12 @@ TABLE: dict[type[Exception], ErrorSpec] = {
     e.NotFound: ErrorSpec(404, "60000", lambda x: str(x) or "Not found"),
     e.InvalidRequest: ErrorSpec(400, "60002", lambda x: x.detail),
     e.InvalidEncoding: ErrorSpec(400, "60005", _const("Invalid encoding")),
-    e.InvalidParameter: ErrorSpec(400, "60004", lambda x: f"Invalid parameter: {x.name} - {x.reason}"),
-    e.UserNotValid: ErrorSpec(400, "60027", _const("User was not valid"), fields=lambda x: x.fields),
+    e.InvalidParameter: ErrorSpec(
+        400, "60004", lambda x: f"Invalid parameter: {x.name} - {x.reason}"
+    ),
+    e.UserNotValid: ErrorSpec(
+        400, "60027", _const("User was not valid"), fields=lambda x: x.fields
+    ),
     e.InvalidPhoneNumber: ErrorSpec(400, "60033", _const("Phone number is invalid")),
     e.UnsupportedLocale: ErrorSpec(
         400, "60004", lambda x: f"Invalid parameter: locale - {x.locale} is not a supported locale"
@@ -72,7 +76,9 @@ TABLE: dict[type[Exception], ErrorSpec] = {
         401, "60020", _const("Token is invalid"), extra=lambda _x: {"token": "is invalid"}
     ),
     e.TokenReused: ErrorSpec(
-        401, "60019", _const("Token is invalid. Token was used recently."),
+        401,
+        "60019",
+        _const("Token is invalid. Token was used recently."),
         extra=lambda _x: {"token": "is invalid"},
     ),
     e.PhoneVerificationIncorrect: ErrorSpec(401, "60022", _const("Verification code is incorrect")),
@@ -94,8 +100,12 @@ def spec_for(exc: Exception) -> ErrorSpec:
 
 
 def envelope(
-    message: str, code: str, *, fields: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None, empty_errors: bool = False,
+    message: str,
+    code: str,
+    *,
+    fields: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+    empty_errors: bool = False,
 ) -> Body:
     errors: dict[str, str] = {} if empty_errors else {"message": message, **(fields or {})}
     body: Body = {"message": message, "success": False, "errors": errors}
@@ -111,7 +121,10 @@ def error_body(exc: Exception) -> tuple[int, Body]:
     if isinstance(exc, e.FeatureDisabled):
         code = _FEATURES[exc.feature][0]
     body = envelope(
-        spec.message(exc), code, fields=spec.fields(exc), extra=spec.extra(exc),
+        spec.message(exc),
+        code,
+        fields=spec.fields(exc),
+        extra=spec.extra(exc),
         empty_errors=spec.empty_errors,
     )
     return spec.status, body

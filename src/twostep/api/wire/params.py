@@ -28,8 +28,12 @@ class Params:
         value = self._data.get(name)
         return value if _given(value) else None
 
-    def str(
-        self, name: str, *, required: bool = False, max_length: int | None = None,
+    def text(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        max_length: int | None = None,
         min_length: int = 0,
     ) -> str | None:
         value = self._data.get(name)
@@ -47,14 +51,18 @@ class Params:
             raise InvalidParameter(name, f"Must be at least {min_length} characters")
         return text
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self._data.get(name)
         if not _given(value):
             return default
         return parse_bool(value)
 
-    def int(
-        self, name: str, *, required: bool = False, minimum: int | None = None,
+    def integer(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
         maximum: int | None = None,
     ) -> int | None:
         value = self._data.get(name)
@@ -69,7 +77,7 @@ class Params:
             raise InvalidParameter(name, f"Must be between {minimum} and {maximum}")
         return number
 
-    def dict(self, name: str) -> dict[str, Any] | None:
+    def mapping(self, name: str) -> dict[str, Any] | None:
         value = self._data.get(name)
         if not _given(value):
             return None
@@ -77,7 +85,7 @@ class Params:
             raise InvalidParameter(name, "Must be a hash")
         return value
 
-    def list(self, name: str) -> list[Any] | None:
+    def array(self, name: str) -> list[Any] | None:
         value = self._data.get(name)
         if not _given(value):
             return None
@@ -89,7 +97,7 @@ class Params:
 
 
 def _given(value: Any) -> bool:
-    return value is not None and value != "" and value != {} and value != []
+    return value is not None and value not in ("", {}, [])
 
 
 def parse_bool(value: Any) -> bool:

@@ -1,0 +1,16 @@
+"""Application factory for server processes: builds settings and runtime from the environment (each
+``serve`` worker process calls this once)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from twostep.api.app import create_app
+from twostep.config import load_settings
+from twostep.services.bootstrap import build_runtime
+
+
+def create_from_env() -> Starlette:
+    settings = load_settings()
+    runtime = build_runtime(settings, migrate_schema=False)
+    return create_app(runtime)

@@ -1,0 +1,1 @@
+"""Delivery channels (sms, voice, email, push, HTTP callbacks): small protocols, several providers."""
