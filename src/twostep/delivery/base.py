@@ -44,6 +44,18 @@ class EmailMessage:
     idempotency_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class PushMessage:
+    """A wake-up for an authenticator. It carries no secret: the device fetches what waits for it
+    over its own authenticated channel."""
+
+    address: str  # "<scheme>:<provider-specific address>", e.g. "fcm:<token>", "ntfy:<topic url>"
+    title: str
+    body: str
+    data: dict[str, str]
+    idempotency_key: str
+
+
 class SmsSender(Protocol):
     name: str
 
@@ -60,6 +72,13 @@ class EmailSender(Protocol):
     name: str
 
     async def send_email(self, message: EmailMessage) -> DeliveryResult: ...
+
+
+class PushSender(Protocol):
+    name: str
+    schemes: tuple[str, ...]  # the address schemes this provider delivers to
+
+    async def push(self, message: PushMessage) -> DeliveryResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +99,7 @@ class ProviderSpec:
     """Self-description of a provider: its name, the channels it serves and its configuration."""
 
     name: str
-    channels: tuple[str, ...]  # of "sms", "voice", "email"
+    channels: tuple[str, ...]  # of "sms", "voice", "email", "push"
     fields: tuple[ConfigField, ...]
     # builds the provider from validated configuration and the shared HTTP client
     factory: Callable[[Mapping[str, str], httpx.AsyncClient], object] = field(repr=False)
