@@ -49,6 +49,29 @@ class Settings(BaseSettings):
     # users
     user_purge_delay_seconds: int = Field(24 * 3600, ge=0)
 
+    # one-time codes and verification
+    code_ttl_seconds: int = Field(600, ge=30, le=86400)
+    code_max_attempts: int = Field(5, ge=1, le=100)
+    send_limit: int = Field(5, ge=1, le=1000, description="codes sent per user per send_window")
+    send_window_seconds: int = Field(600, ge=1)
+    verify_fail_limit: int = Field(10, ge=1, le=1000)
+    verify_fail_window_seconds: int = Field(600, ge=1)
+    totp_window_30s: int = Field(1, ge=0, le=10, description="± steps for 30-second tokens")
+    totp_window_10s: int = Field(3, ge=0, le=30, description="± steps for 10-second tokens")
+    qr_link_ttl_seconds: int = Field(600, ge=30, le=86400)
+
+    # delivery: provider names in failover order per channel ("outbox" records, sends nothing)
+    sms_providers: list[str] = ["outbox"]
+    voice_providers: list[str] = ["outbox"]
+    email_providers: list[str] = ["outbox"]
+    push_providers: list[str] = ["outbox"]
+    outbox_max_attempts: int = Field(8, ge=1, le=100)
+    outbox_lease_seconds: int = Field(60, ge=5, le=3600)
+    outbox_poll_seconds: float = Field(0.5, gt=0, le=60)
+    outbox_concurrency: int = Field(16, ge=1, le=512)
+    outbox_backoff_base_seconds: float = Field(2.0, gt=0, le=3600)
+    outbox_backoff_max_seconds: float = Field(3600.0, gt=0)
+
     # database
     db_pool_size: int = Field(16, ge=1, le=512)
     db_busy_timeout_ms: int = Field(10_000, ge=0)

@@ -39,6 +39,15 @@ class TwoStepError(Exception):
     """Base of every expected refusal."""
 
 
+class FailAfterCommit(Exception):
+    """Raised by a service to refuse the request *and* keep what it wrote (e.g. a failed-attempt
+    counter): the unit of work commits, then ``error`` is raised to the caller."""
+
+    def __init__(self, error: TwoStepError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class InvalidApiKey(TwoStepError):
     pass
 

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from tests.api.helpers import PHONES, assert_error, headers, register
 from tests.support import new_app
 from twostep.clock import FrozenClock
+from twostep.services.maintenance import run as run_maintenance
 from twostep.services.runtime import Runtime
-from twostep.worker.runner import maintenance
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -200,9 +200,9 @@ def test_each_delete_path_disables_then_purges_after_the_delay(
     assert client.post(path.format(id=authy_id), headers=headers(app_key)).status_code == 200
 
     clock.advance(runtime.settings.user_purge_delay_seconds - 1)
-    assert maintenance(runtime) == 0
+    assert run_maintenance(runtime)["users_purged"] == 0
     clock.advance(2)
-    assert maintenance(runtime) == 1
+    assert run_maintenance(runtime)["users_purged"] == 1
     gone = client.get(f"/protected/json/users/{authy_id}/status", headers=headers(app_key))
     assert_error(gone, 404, "60026", "User not found.")
 
@@ -225,7 +225,7 @@ def test_purge_keeps_the_person_registered_elsewhere(
     register(client, other_key)
     client.post(f"/protected/json/users/{authy_id}/delete", headers=headers(app_key))
     clock.advance(runtime.settings.user_purge_delay_seconds + 1)
-    maintenance(runtime)
+    run_maintenance(runtime)
     kept = client.get(f"/protected/json/users/{authy_id}/status", headers=headers(other_key))
     assert kept.status_code == 200
     assert register(client, app_key) == authy_id

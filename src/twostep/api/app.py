@@ -4,10 +4,11 @@ lifespan that runs the in-process worker in embedded mode."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from twostep.api.endpoint import error_response, respond
-from twostep.api.routes import users
+from twostep.api.routes import admin, tokens, users
 from twostep.api.wire.errors import envelope
 from twostep.services.runtime import Runtime
 
@@ -47,26 +48,42 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 
 def all_routes() -> list[BaseRoute]:
-    return [*users.routes]
+    return [*users.routes, *tokens.routes, *admin.routes]
+
+
+SHUTDOWN_GRACE_SECONDS = 30
 
 
 def create_app(
     runtime: Runtime,
     *,
-    background: Sequence[Callable[[Runtime], Any]] = (),
+    background: Sequence[Callable[[Runtime, anyio.Event], Awaitable[Any]]] = (),
 ) -> Starlette:
-    """``background`` are async callables started with the app and cancelled at shutdown (the
-    in-process outbox worker, notification listeners)."""
+    """``background`` are async tasks run beside the app (the in-process outbox worker). At
+    shutdown they are asked to stop, given time to finish their current work, then cancelled."""
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        import anyio
+        stop = anyio.Event()
+        finished = [anyio.Event() for _ in background]
+
+        async def supervised(task: Callable[..., Awaitable[Any]], done: anyio.Event) -> None:
+            try:
+                await task(runtime, stop)
+            finally:
+                done.set()
 
         async with anyio.create_task_group() as tg:
-            for task in background:
-                tg.start_soon(task, runtime)
-            yield
-            tg.cancel_scope.cancel()
+            for task, done in zip(background, finished, strict=True):
+                tg.start_soon(supervised, task, done)
+            try:
+                yield
+            finally:
+                stop.set()
+                with anyio.move_on_after(SHUTDOWN_GRACE_SECONDS):
+                    for done in finished:
+                        await done.wait()
+                tg.cancel_scope.cancel()
 
     app = Starlette(
         routes=all_routes(),

@@ -114,3 +114,22 @@ def authy(handler: Handler, *, write: bool = True) -> Callable[[Request], Any]:
 
     endpoint.__name__ = handler.__name__
     return endpoint
+
+
+def public(
+    handler: Callable[[Tx, Request], Response], *, write: bool = False
+) -> Callable[[Request], Any]:
+    """An endpoint without an API key (QR images, the device API authenticates on its own): the
+    handler runs in one transaction in a worker thread and returns a finished response."""
+
+    async def endpoint(request: Request) -> Response:
+        rt = runtime_of(request)
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: rt.run(lambda tx: handler(tx, request), write=write)
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            return error_response(exc, "json")
+
+    endpoint.__name__ = handler.__name__
+    return endpoint

@@ -10,6 +10,7 @@ from twostep import __version__
 from twostep.cli.apps import apps_group
 from twostep.cli.db import db_group
 from twostep.cli.serve import serve
+from twostep.cli.worker import outbox_group, worker
 
 
 @click.group()
@@ -23,6 +24,8 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(db_group)
 cli.add_command(apps_group)
+cli.add_command(worker)
+cli.add_command(outbox_group)
 
 
 def main() -> None:

@@ -46,6 +46,9 @@ class AppSettings:
     onetouch_callback_url: str = ""
     onetouch_callback_method: str = field(default="POST", metadata=_choices("POST", "GET"))
     sandbox: bool = False
+    # Authy accepted any well-formed token until a user's first valid one unless force=true;
+    # off by default (tokens are always checked), see docs/compat.md.
+    legacy_unconfirmed_tokens: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AppSettings:

@@ -11,6 +11,7 @@ from pathlib import Path
 from twostep.clock import Clock, SystemClock
 from twostep.config import ConfigError, Settings
 from twostep.core.crypto import CryptoError
+from twostep.i18n import Catalogs
 from twostep.services.keys import load_keyring, read_master_key
 from twostep.services.runtime import Runtime
 from twostep.store import migrate
@@ -95,6 +96,7 @@ def build_runtime(
         clock=clock or SystemClock(),
         db=db,
         keyring=keyring,
+        catalogs=Catalogs.load(),
         admin_token=admin_token(settings),
     )
 

@@ -13,6 +13,8 @@ from sqlalchemy import Connection
 
 from twostep.clock import Clock
 from twostep.config import Settings
+from twostep.errors import FailAfterCommit
+from twostep.i18n import Catalogs
 from twostep.services.keys import Keyring
 from twostep.store.db import Database
 
@@ -34,6 +36,10 @@ class Tx:
     def keyring(self) -> Keyring:
         return self.rt.keyring
 
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.rt.catalogs
+
 
 @dataclass
 class Runtime:
@@ -41,6 +47,7 @@ class Runtime:
     clock: Clock
     db: Database
     keyring: Keyring
+    catalogs: Catalogs
     admin_token: str | None = None
     # called (from any thread) after a transaction that queued outbox jobs commits
     on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
@@ -56,14 +63,22 @@ class Runtime:
     def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
         """Run ``fn`` in one transaction (retrying SQLite lock timeouts), then its after-commit hooks."""
         hooks: list[Callable[[], None]] = []
+        refusal: list[FailAfterCommit] = []
 
-        def unit(conn: Connection) -> T:
+        def unit(conn: Connection) -> T | None:
             tx = Tx(conn, self, self.clock.now())
-            result = fn(tx)
+            refusal.clear()
+            try:
+                result = fn(tx)
+            except FailAfterCommit as exc:
+                refusal.append(exc)
+                result = None
             hooks[:] = tx.after_commit
             return result
 
         result: T = self.db.run(unit, write=write)
         for hook in hooks:
             hook()
+        if refusal:
+            raise refusal[0].error
         return result

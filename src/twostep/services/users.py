@@ -19,8 +19,10 @@ from twostep.core.phone import (
     plausible_number,
 )
 from twostep.errors import InvalidParameter, UserNotFound, UserNotValid
+from twostep.services import messages, outbox
 from twostep.services.apps import App
 from twostep.services.runtime import Tx
+from twostep.store import devices as device_q
 from twostep.store import users as q
 
 ACTIVITY_TYPES = ("password_reset", "banned", "unbanned", "cookie_login")
@@ -109,7 +111,17 @@ def register(
         email=address,
         now=tx.now,
     )
-    return get(tx, app, person_id)
+    user = get(tx, app, person_id)
+    if send_install_link:
+        _queue_install_link(tx, app, user)
+    return user
+
+
+def _queue_install_link(tx: Tx, app: App, user: User) -> None:
+    language = messages.locale_for(tx, None, user.phone)
+    text = messages.install_link(tx, language, app.name)
+    payload = {"to": user.phone.e164, "body": text, "code": None, "sandbox": app.settings.sandbox}
+    outbox.enqueue(tx, "sms", payload, app_id=app.id)
 
 
 def parse_authy_id(value: object) -> int | None:
@@ -124,6 +136,15 @@ def get(tx: Tx, app: App, authy_id: object) -> User:
     another application's users are invisible."""
     person_id = parse_authy_id(authy_id)
     row = q.find_user(tx.conn, app.id, person_id) if person_id is not None else None
+    if row is None:
+        raise UserNotFound
+    return _user(row)
+
+
+def get_for_update(tx: Tx, app: App, authy_id: object) -> User:
+    """``get``, holding the registration's row lock until the transaction ends."""
+    person_id = parse_authy_id(authy_id)
+    row = q.find_user(tx.conn, app.id, person_id, for_update=True) if person_id else None
     if row is None:
         raise UserNotFound
     return _user(row)
@@ -185,11 +206,30 @@ class UserStatus:
     deleted_devices: list[dict[str, Any]]
 
 
+def _epoch(value: datetime | None) -> int:
+    return int(value.timestamp()) if value is not None else 0
+
+
+def _detailed(device: Any) -> dict[str, Any]:
+    return {
+        "device_type": device.device_type,
+        "os_type": device.os_type,
+        "registration_device_id": None,
+        "registration_method": device.registration_method,
+        "device_id": device.id,
+        "last_sync_date": _epoch(device.last_sync_at),
+        "creation_date": _epoch(device.created_at),
+    }
+
+
 def status(tx: Tx, user: User) -> UserStatus:
+    """U2: what the person's authenticators look like, as Authy reported them."""
+    found = device_q.devices_of(tx.conn, user.authy_id)
+    active = [d for d in found if d.status == "active"]
     return UserStatus(
-        registered=False,
+        registered=bool(active),
         masked_phone=mask_status(user.phone),
-        device_types=[],
-        detailed_devices=[],
-        deleted_devices=[],
+        device_types=[d.os_type for d in active],
+        detailed_devices=[_detailed(d) for d in active],
+        deleted_devices=[_detailed(d) for d in found if d.status == "revoked"],
     )

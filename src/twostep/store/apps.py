@@ -9,7 +9,6 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from twostep.store.schema import api_keys, applications
 
-
 Record = Any  # a SQLAlchemy Row: columns by attribute name
 
 

@@ -117,3 +117,122 @@ audit_log = Table(
     Column("event", String(64), nullable=False),
     Column("detail", Text),
 )
+
+# --- authenticator devices (a person's phones) and their per-application seeds ---------------------
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("device_type", String(32), nullable=False),
+    Column("os_type", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("public_key", LargeBinary(32)),
+    Column("push_address", Text),  # sealed
+    Column("registration_method", String(16)),
+    Column("registration_ip", String(64)),
+    Column("status", String(16), nullable=False),  # pending | active | revoked
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sync_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+device_seeds = Table(
+    "device_seeds",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("device_id", ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("seed", Text, nullable=False),  # sealed
+    Column("last_step", BigInteger, nullable=False),  # last accepted time-step (replay guard)
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("device_id", "app_id"),
+)
+
+# --- generic authenticator secrets (U5) and one-time codes sent by sms/voice/email ---------------
+
+totp_secrets = Table(
+    "totp_secrets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", ForeignKey("persons.id", ondelete="CASCADE"), nullable=False),
+    Column("seed", Text, nullable=False),  # sealed
+    Column("last_step", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("app_id", "person_id"),
+)
+
+otp_codes = Table(
+    "otp_codes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", ForeignKey("persons.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),  # keyed hash of code + action
+    Column("action", String(255)),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("consumed_at", UTCDateTime),
+    Index(None, "app_id", "person_id"),
+)
+
+# --- the outbox: work that must happen, written in the same transaction as its cause -------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # sms | voice | email | push | callback | webhook
+    Column("app_id", Integer),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),  # sealed JSON; emptied once delivered
+    Column("status", String(12), nullable=False),  # pending | done | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("provider", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index(None, "status", "next_attempt_at"),
+)
+
+# What the development `outbox` provider "sent", readable by `twostep outbox list` and the admin API.
+dev_messages = Table(
+    "dev_messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", String(8), nullable=False),
+    Column("recipient", String(320), nullable=False, index=True),
+    Column("subject", String(255)),
+    Column("body", Text, nullable=False),
+    Column("code", String(16)),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Sliding-window rate limiting shared by every node: one row per counted event.
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("bucket", String(32), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "bucket", "subject", "at"),
+)
+
+# Delivery provider configuration (credentials sealed), managed by `twostep providers`.
+provider_configs = Table(
+    "provider_configs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("config", Text, nullable=False),  # sealed JSON
+    Column("updated_at", UTCDateTime, nullable=False),
+)

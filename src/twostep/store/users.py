@@ -74,12 +74,19 @@ def register_in_app(
         )
 
 
-def find_user(conn: Connection, app_id: int, person_id: int) -> Record | None:
-    return conn.execute(
+def find_user(
+    conn: Connection, app_id: int, person_id: int, *, for_update: bool = False
+) -> Record | None:
+    """The registration, optionally row-locked (PostgreSQL) so concurrent verifications of one
+    user queue up instead of racing each other's counters."""
+    query = (
         select(*USER_COLUMNS)
         .select_from(persons.join(app_users, app_users.c.person_id == persons.c.id))
         .where(app_users.c.app_id == app_id, app_users.c.person_id == person_id)
-    ).first()
+    )
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=app_users)
+    return conn.execute(query).first()
 
 
 def mark_deleted(

@@ -1,18 +1,23 @@
-"""Background tasks run inside ``twostep serve`` in embedded mode."""
+"""Background tasks run inside ``twostep serve`` (embedded mode: the outbox worker)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import anyio
+
 from twostep.config import Settings
 from twostep.services.runtime import Runtime
 
-Task = Callable[[Runtime], Awaitable[None]]
+Task = Callable[[Runtime, anyio.Event], Awaitable[None]]
+
+
+async def outbox_worker(rt: Runtime, stop: anyio.Event) -> None:
+    from twostep.worker.setup import build_worker
+
+    async with build_worker(rt) as worker:
+        await worker.run(stop)
 
 
 def background_tasks(settings: Settings) -> list[Task]:
-    if not settings.runs_worker_in_process:
-        return []
-    from twostep.worker.runner import run_forever
-
-    return [run_forever]
+    return [outbox_worker] if settings.runs_worker_in_process else []

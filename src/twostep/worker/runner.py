@@ -1,31 +1,107 @@
-"""The worker loop: periodic maintenance (purging deleted users). Runs as ``twostep worker`` or inside
-``twostep serve`` in embedded mode."""
+"""The worker loop: claim due outbox jobs, deliver them concurrently, record each outcome (done,
+retry later with backoff, or dead), and run periodic maintenance. Runs as ``twostep worker`` or
+inside ``twostep serve`` in embedded mode. Delivery is at least once: a job whose worker dies keeps
+its lease only until the lease runs out."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import anyio
 import anyio.to_thread
 
-from twostep.services import users
+from twostep.delivery.base import DeliveryResult
+from twostep.services import jobs, maintenance
+from twostep.services.jobs import Job
 from twostep.services.runtime import Runtime
+from twostep.worker.dispatch import Deliver
+from twostep.worker.retry import Backoff
 
 log = logging.getLogger("twostep.worker")
 
 MAINTENANCE_INTERVAL = 30.0
 
 
-def maintenance(rt: Runtime) -> int:
-    return rt.run(users.purge_due)
+class Worker:
+    def __init__(self, rt: Runtime, deliver: Deliver) -> None:
+        s = rt.settings
+        self.rt = rt
+        self.deliver = deliver
+        self.backoff = Backoff(
+            s.outbox_backoff_base_seconds, s.outbox_backoff_max_seconds, s.outbox_max_attempts
+        )
+        self._wake = anyio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
+    def notify(self) -> None:
+        """Called from any thread after a transaction queued jobs: deliver without waiting for
+        the next poll."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
 
-async def run_forever(rt: Runtime) -> None:
-    while True:
+    async def run(self, stop: anyio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.rt.on_jobs_queued.append(self.notify)
+        next_maintenance = 0.0
         try:
-            purged = await anyio.to_thread.run_sync(maintenance, rt)
-            if purged:
-                log.info("purged %d deleted user registration(s)", purged)
+            while not stop.is_set():
+                handled = await self.run_once()
+                if time.monotonic() >= next_maintenance:
+                    await self._maintain()
+                    next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+                if handled == 0:
+                    with anyio.move_on_after(self.rt.settings.outbox_poll_seconds):
+                        await self._wake.wait()
+                    self._wake = anyio.Event()
+        finally:
+            self.rt.on_jobs_queued.remove(self.notify)
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many jobs were handled."""
+        try:
+            batch = await anyio.to_thread.run_sync(
+                jobs.claim, self.rt, self.rt.settings.outbox_concurrency
+            )
+        except Exception:
+            log.exception("claiming outbox jobs failed; retrying")
+            return 0
+        async with anyio.create_task_group() as tg:
+            for job in batch:
+                tg.start_soon(self._handle, job)
+        return len(batch)
+
+    async def _handle(self, job: Job) -> None:
+        try:
+            result = await self.deliver(job)
+        except Exception as exc:
+            log.exception("delivery of job %s (%s) raised", job.id, job.kind)
+            result = DeliveryResult(ok=False, provider="error", retry=True, detail=type(exc).__name__)
+        with anyio.CancelScope(shield=True):  # the outcome must be recorded even at shutdown
+            await anyio.to_thread.run_sync(self._record, job, result)
+
+    def _record(self, job: Job, result: DeliveryResult) -> None:
+        if result.ok:
+            self.rt.run(lambda tx: jobs.succeeded(tx, job, result.provider))
+            return
+        error = f"{result.provider}: {result.detail}"
+        give_up = not result.retry or self.backoff.exhausted(job.attempts)
+        retry_in = None if give_up else self.backoff.delay(job.attempts)
+        log.warning(
+            "job %s (%s) attempt %d failed: %s%s",
+            job.id,
+            job.kind,
+            job.attempts,
+            error,
+            " — dead" if give_up else f" — retry in {retry_in:.0f}s",
+        )
+        self.rt.run(lambda tx: jobs.failed(tx, job, error, retry_in=retry_in))
+
+    async def _maintain(self) -> None:
+        try:
+            done = await anyio.to_thread.run_sync(maintenance.run, self.rt)
+            if any(done.values()):
+                log.info("maintenance: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
         except Exception:
             log.exception("maintenance failed; retrying later")
-        await anyio.sleep(MAINTENANCE_INTERVAL)
