@@ -14,6 +14,7 @@ from tests.support import Templates, make_runtime, make_settings, new_app
 from twostep.api.app import create_app
 from twostep.clock import FrozenClock
 from twostep.config import Settings
+from twostep.services.apps import App
 from twostep.services.runtime import Runtime
 
 START = 1_764_000_000.0  # 2025-11-24T16:00:00Z, a fixed instant for frozen clocks
@@ -64,6 +65,16 @@ def client(runtime: Runtime) -> TestClient:
 
 
 @pytest.fixture
-def app_key(runtime: Runtime) -> str:
-    """The API key of a fresh application."""
-    return new_app(runtime)[1]
+def test_app(runtime: Runtime) -> tuple[App, str]:
+    """A fresh application and its API key."""
+    return new_app(runtime)
+
+
+@pytest.fixture
+def app_key(test_app: tuple[App, str]) -> str:
+    return test_app[1]
+
+
+@pytest.fixture
+def app_id(test_app: tuple[App, str]) -> int:
+    return test_app[0].id

@@ -139,3 +139,79 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+
+
+class ServerProcess:
+    """A real ``twostep serve`` (or ``twostep worker``) process on the test's database."""
+
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        *args: str,
+        command: str = "serve",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.command = command
+        argv = [sys.executable, "-m", "twostep", command, *args]
+        if command == "serve":
+            argv += ["--port", str(self.port)]
+        environment = {
+            **os.environ,
+            "TWOSTEP_DATABASE_URL": database_url,
+            "TWOSTEP_MASTER_KEY": TEST_MASTER_KEY,
+            "TWOSTEP_DATA_DIR": str(data_dir),
+            "TWOSTEP_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
+            **(env or {}),
+        }
+        self.log = data_dir / f"{command}-{self.port}.log"
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(
+            argv, env=environment, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 30) -> ServerProcess:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.command} exited early:\n{self.log.read_text()}")
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.command} did not start:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no graceful shutdown — a crash."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait: a graceful stop."""
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._log_file.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.kill()
+        self._log_file.close()

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from twostep.api.endpoint import error_response, respond
-from twostep.api.routes import admin, tokens, users
+from twostep.api.routes import admin, health, tokens, users
 from twostep.api.wire.errors import envelope
 from twostep.services.runtime import Runtime
 
@@ -48,7 +48,7 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 
 def all_routes() -> list[BaseRoute]:
-    return [*users.routes, *tokens.routes, *admin.routes]
+    return [*health.routes, *users.routes, *tokens.routes, *admin.routes]
 
 
 SHUTDOWN_GRACE_SECONDS = 30

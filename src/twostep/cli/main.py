@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 
@@ -11,14 +12,16 @@ from twostep.cli.apps import apps_group
 from twostep.cli.db import db_group
 from twostep.cli.serve import serve
 from twostep.cli.worker import outbox_group, worker
+from twostep.logs import configure_logging
 
 
 @click.group()
 @click.version_option(__version__, prog_name="twostep")
 def cli() -> None:
     """TwoStep: a self-hosted two-factor authentication server speaking the Authy API."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    production = os.environ.get("TWOSTEP_MODE", "embedded") == "production"
+    level = getattr(logging, os.environ.get("TWOSTEP_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    configure_logging(json_lines=production, level=level)
 
 
 cli.add_command(serve)

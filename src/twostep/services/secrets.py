@@ -95,5 +95,6 @@ def render_png(data: str, pixels: int) -> bytes:
     qr = segno.make(data, error="m")
     modules = qr.symbol_size(border=4)[0]
     buffer = io.BytesIO()
-    qr.save(buffer, kind="png", scale=max(1, pixels // modules), border=4)
+    # Whole pixels per module: the closest size to the one asked for.
+    qr.save(buffer, kind="png", scale=max(1, round(pixels / modules)), border=4)
     return buffer.getvalue()

@@ -76,8 +76,9 @@ def verify(
         well_formed and app.settings.legacy_unconfirmed_tokens and not user.confirmed and not force
     ):
         # Authy's documented behaviour, opt-in only: before the first valid token, any
-        # well-formed token passes unless force=true.
-        found, device = Match.ACCEPTED, sms_device(user)
+        # well-formed token passes unless force=true. Nothing was checked, so nothing confirms.
+        audit.record(tx, "token_unchecked", app_id=app.id, person_id=user.authy_id)
+        return Verified(sms_device(user))
     elif well_formed:
         found, device = _find(tx, app, user, token, action)
     else:

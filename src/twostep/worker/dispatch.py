@@ -52,5 +52,7 @@ class Dispatcher:
             return await self.channels[job.kind](job)
         handler = self.handlers.get(job.kind)
         if handler is None:
-            return DeliveryResult(ok=False, provider="none", retry=False, detail=f"no handler for {job.kind}")
+            return DeliveryResult(
+                ok=False, provider="none", retry=False, detail=f"no handler for {job.kind}"
+            )
         return await handler(job)

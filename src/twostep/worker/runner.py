@@ -77,7 +77,9 @@ class Worker:
             result = await self.deliver(job)
         except Exception as exc:
             log.exception("delivery of job %s (%s) raised", job.id, job.kind)
-            result = DeliveryResult(ok=False, provider="error", retry=True, detail=type(exc).__name__)
+            result = DeliveryResult(
+                ok=False, provider="error", retry=True, detail=type(exc).__name__
+            )
         with anyio.CancelScope(shield=True):  # the outcome must be recorded even at shutdown
             await anyio.to_thread.run_sync(self._record, job, result)
 
