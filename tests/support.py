@@ -110,8 +110,8 @@ def free_port() -> int:
 class LiveServer:
     """A real uvicorn server on a random port, in a thread, for the client-library tests."""
 
-    def __init__(self, asgi_app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, asgi_app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
         config = uvicorn.Config(
             asgi_app,
             host="127.0.0.1",
