@@ -60,6 +60,19 @@ class Settings(BaseSettings):
     totp_window_10s: int = Field(3, ge=0, le=30, description="± steps for 10-second tokens")
     qr_link_ttl_seconds: int = Field(600, ge=30, le=86400)
 
+    # devices and OneTouch
+    recovery_period_seconds: int = Field(24 * 3600, ge=0, description="SIM-swap delay")
+    enrollment_ttl_seconds: int = Field(600, ge=60, le=86400)
+    enrollment_link_ttl_seconds: int = Field(600, ge=60, le=30 * 86400)
+    enrollment_start_limit: int = Field(3, ge=1, le=100, description="PIN sends per number/10 min")
+    device_clock_skew_seconds: int = Field(300, ge=10, le=3600)
+    long_poll_max_seconds: int = Field(60, ge=1, le=300)
+
+    # customer callbacks (OneTouch) and webhooks
+    callback_allow_http: bool = False
+    callback_allowed_networks: list[str] = []  # CIDRs exempt from the private-address refusal
+    callback_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
     # delivery: provider names in failover order per channel ("outbox" records, sends nothing)
     sms_providers: list[str] = ["outbox"]
     voice_providers: list[str] = ["outbox"]

@@ -26,6 +26,9 @@ Authy error code, in one table.
     │   ├── TokenInvalid
     │   └── TokenReused
     ├── PhoneVerificationIncorrect
+    ├── OneTouchUnregisteredUser       no authenticator device to send an approval request to
+    ├── InvalidSignature               a signed device request did not verify
+    ├── InvalidPin                     wrong device-enrolment PIN
     └── ApprovalRequestNotPending
 """
 
@@ -161,6 +164,18 @@ class TokenInvalid(TokenRejected):
 
 
 class TokenReused(TokenRejected):
+    pass
+
+
+class OneTouchUnregisteredUser(TwoStepError):
+    """The user has no authenticator device that could receive an approval request."""
+
+
+class InvalidSignature(TwoStepError):
+    """A signed device request did not verify (unknown device, bad signature, stale, replayed)."""
+
+
+class InvalidPin(TwoStepError):
     pass
 
 

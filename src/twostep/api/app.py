@@ -3,6 +3,7 @@ lifespan that runs the in-process worker in embedded mode."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -16,8 +17,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from twostep.api.endpoint import error_response, respond
-from twostep.api.routes import admin, health, tokens, users
+from twostep.api.routes import admin, health, onetouch, tokens, users
 from twostep.api.wire.errors import envelope
+from twostep.services.notify import listen_for_changes
 from twostep.services.runtime import Runtime
 
 log = logging.getLogger("twostep.api")
@@ -48,10 +50,18 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 
 def all_routes() -> list[BaseRoute]:
-    return [*health.routes, *users.routes, *tokens.routes, *admin.routes]
+    return [*health.routes, *users.routes, *tokens.routes, *onetouch.routes, *admin.routes]
 
 
 SHUTDOWN_GRACE_SECONDS = 30
+
+
+async def _listen_for_notifications(runtime: Runtime, stop: anyio.Event) -> None:
+    """Wake this node's long polls when another node announces a change (PostgreSQL NOTIFY)."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listen_for_changes, runtime)
+        await stop.wait()
+        tg.cancel_scope.cancel()
 
 
 def create_app(
@@ -64,8 +74,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        runtime.notifier.bind(asyncio.get_running_loop())
+        tasks = list(background)
+        if not runtime.db.is_sqlite:
+            tasks.append(_listen_for_notifications)
         stop = anyio.Event()
-        finished = [anyio.Event() for _ in background]
+        finished = [anyio.Event() for _ in tasks]
 
         async def supervised(task: Callable[..., Awaitable[Any]], done: anyio.Event) -> None:
             try:
@@ -74,7 +88,7 @@ def create_app(
                 done.set()
 
         async with anyio.create_task_group() as tg:
-            for task, done in zip(background, finished, strict=True):
+            for task, done in zip(tasks, finished, strict=True):
                 tg.start_soon(supervised, task, done)
             try:
                 yield

@@ -88,26 +88,86 @@ def api_key_of(request: Request, params: dict[str, Any]) -> str | None:
     return key if isinstance(key, str) else None
 
 
+@dataclass(slots=True)
+class Prepared:
+    rt: Runtime
+    params: Params
+    key: str | None
+    path: dict[str, str]
+    fmt: str
+    client_ip: str | None
+
+    def run(self, handler: Handler, write: bool) -> Body:
+        def unit(tx: Tx) -> Body:
+            app = apps.authenticate(tx, self.key)
+            return handler(Call(tx, app, self.params, self.path, self.fmt, self.client_ip))
+
+        result: Body = self.rt.run(unit, write=write)
+        return result
+
+
+async def prepare(request: Request, fmt: str) -> Prepared:
+    rt = runtime_of(request)
+    raw = await read_params(request, rt)
+    return Prepared(
+        rt,
+        Params(raw, rt.settings.max_string_length),
+        api_key_of(request, raw),
+        {k: str(v) for k, v in request.path_params.items()},
+        fmt,
+        request.client.host if request.client else None,
+    )
+
+
+def _format(request: Request) -> str | None:
+    fmt: str = request.path_params.get("format", "json")
+    return fmt if fmt in FORMATS else None
+
+
 def authy(handler: Handler, *, write: bool = True) -> Callable[[Request], Any]:
     """A Starlette endpoint for an Authy API handler (API-key authenticated)."""
 
     async def endpoint(request: Request) -> Response:
-        fmt = request.path_params.get("format", "json")
-        if fmt not in FORMATS:
-            return error_response(NotFound(f"Unknown format {fmt!r}"), "json")
-        rt = runtime_of(request)
+        fmt = _format(request)
+        if fmt is None:
+            return error_response(NotFound("Unknown format"), "json")
         try:
-            raw = await read_params(request, rt)
-            key = api_key_of(request, raw)
-            params = Params(raw, rt.settings.max_string_length)
-            path = {k: str(v) for k, v in request.path_params.items()}
-            client_ip = request.client.host if request.client else None
+            prepared = await prepare(request, fmt)
+            body = await anyio.to_thread.run_sync(prepared.run, handler, write)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            return error_response(exc, fmt)
+        return respond(200, body, fmt)
 
-            def unit(tx: Tx) -> Body:
-                app = apps.authenticate(tx, key)
-                return handler(Call(tx, app, params, path, fmt, client_ip))
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
-            body = await anyio.to_thread.run_sync(lambda: rt.run(unit, write=write))
+
+RECHECK_SECONDS = 1.0  # waiters re-read the database this often (nodes without NOTIFY, SQLite)
+
+
+def long_poll(
+    handler: Handler, waiting_on: Callable[[Body], str | None]
+) -> Callable[[Request], Any]:
+    """Like ``authy`` (read-only), plus the ``wait=N`` extension: while ``waiting_on(body)`` names
+    a topic, wait up to N seconds (at most ``long_poll_max_seconds``) for it to be announced, then
+    answer with the fresh state."""
+
+    async def endpoint(request: Request) -> Response:
+        fmt = _format(request)
+        if fmt is None:
+            return error_response(NotFound("Unknown format"), "json")
+        try:
+            prepared = await prepare(request, fmt)
+            limit = prepared.rt.settings.long_poll_max_seconds
+            wait = prepared.params.integer("wait", minimum=0, maximum=limit) or 0
+            deadline = anyio.current_time() + wait
+            while True:
+                body = await anyio.to_thread.run_sync(lambda: prepared.run(handler, write=False))
+                topic = waiting_on(body)
+                remaining = deadline - anyio.current_time()
+                if topic is None or remaining <= 0:
+                    break
+                await prepared.rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, fmt)
         return respond(200, body, fmt)

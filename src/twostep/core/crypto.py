@@ -32,6 +32,18 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+def b64url(data: bytes) -> str:
+    """URL-safe base64 without padding (the device protocol's encoding for keys and signatures)."""
+    return _b64(data)
+
+
+def from_b64url(text: str) -> bytes:
+    """Inverse of b64url; ValueError for anything that is not such text."""
+    if not text or len(text) > 4096 or not all(c.isalnum() or c in "-_" for c in text):
+        raise ValueError("not base64url text")
+    return _unb64(text)
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 

@@ -49,6 +49,9 @@ class AppSettings:
     # Authy accepted any well-formed token until a user's first valid one unless force=true;
     # off by default (tokens are always checked), see docs/compat.md.
     legacy_unconfirmed_tokens: bool = False
+    # anti-fatigue for OneTouch: the customer shows a number the person must pick on the device
+    number_matching: bool = False
+    max_pending_approvals: int = field(default=0, metadata=_bounded(0, 100))  # 0: no limit
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AppSettings:

@@ -66,8 +66,9 @@ def send(
     language = messages.locale_for(tx, locale, user.phone)
     masked = mask_cellphone(user.phone)
     if channel != "email" and not force:
-        device = device_q.newest_active(tx.conn, user.authy_id)
-        if device is not None:
+        active = device_q.active_for_app(tx.conn, user.authy_id, app.id)
+        if active:
+            device = active[0]
             # The person has an authenticator: its codes work, no message needed (spec §9).
             return SendOutcome(masked, ignored=True, device=device.os_type)
     ratelimit.check_and_hit(tx, send_limit(tx), f"{app.id}:{user.authy_id}")

@@ -16,7 +16,9 @@ from twostep.config import Settings
 from twostep.errors import FailAfterCommit
 from twostep.i18n import Catalogs
 from twostep.services.keys import Keyring
+from twostep.services.notify import Notifier
 from twostep.store.db import Database
+from twostep.store.notify import notify
 
 T = TypeVar("T")
 
@@ -40,6 +42,11 @@ class Tx:
     def catalogs(self) -> Catalogs:
         return self.rt.catalogs
 
+    def announce(self, topic: str) -> None:
+        """Tell waiters on every node about ``topic`` once this transaction commits."""
+        notify(self.conn, topic)
+        self.after_commit.append(lambda: self.rt.notifier.publish(topic))
+
 
 @dataclass
 class Runtime:
@@ -49,6 +56,7 @@ class Runtime:
     keyring: Keyring
     catalogs: Catalogs
     admin_token: str | None = None
+    notifier: Notifier = field(default_factory=Notifier)
     # called (from any thread) after a transaction that queued outbox jobs commits
     on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
 

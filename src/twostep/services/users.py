@@ -224,12 +224,13 @@ def _detailed(device: Any) -> dict[str, Any]:
 
 def status(tx: Tx, user: User) -> UserStatus:
     """U2: what the person's authenticators look like, as Authy reported them."""
-    found = device_q.devices_of(tx.conn, user.authy_id)
-    active = [d for d in found if d.status == "active"]
+    found = device_q.for_app(tx.conn, user.authy_id, user.app_id)
+    active = [d for d in found if d.status == "active" and d.seed_revoked_at is None]
+    deleted = [d for d in found if d.status == "revoked" or d.seed_revoked_at is not None]
     return UserStatus(
         registered=bool(active),
         masked_phone=mask_status(user.phone),
         device_types=[d.os_type for d in active],
         detailed_devices=[_detailed(d) for d in active],
-        deleted_devices=[_detailed(d) for d in found if d.status == "revoked"],
+        deleted_devices=[_detailed(d) for d in deleted],
     )

@@ -115,6 +115,7 @@ def device_seeds_for(conn: Connection, app_id: int, person_id: int) -> list[Reco
                     device_seeds.c.app_id == app_id,
                     devices.c.person_id == person_id,
                     devices.c.status == "active",
+                    device_seeds.c.revoked_at.is_(None),
                 )
             )
         ).all()

@@ -148,6 +148,7 @@ device_seeds = Table(
     Column("seed", Text, nullable=False),  # sealed
     Column("last_step", BigInteger, nullable=False),  # last accepted time-step (replay guard)
     Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),  # the application removed this device from the user
     UniqueConstraint("device_id", "app_id"),
 )
 
@@ -235,4 +236,80 @@ provider_configs = Table(
     Column("name", String(32), primary_key=True),
     Column("config", Text, nullable=False),  # sealed JSON
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- OneTouch ---------------------------------------------------------------------------------------
+
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("public_id", String(24), nullable=False),
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("person_id", ForeignKey("persons.id", ondelete="CASCADE"), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("details", JSON),
+    Column("hidden_details", JSON),
+    Column("logos", JSON),
+    Column("seconds_to_expire", Integer, nullable=False),
+    Column("expires_at", UTCDateTime),  # null: never expires
+    Column("status", String(10), nullable=False),  # pending | approved | denied | expired
+    Column("notified", Boolean, nullable=False),
+    Column("number_match", String(2)),  # anti-fatigue: the number the customer shows
+    Column("number_choices", JSON),  # the three numbers the device shows
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("device_id", BigInteger),  # the device that answered
+    Column("reason", String(32)),
+    Column("signed_at", BigInteger),
+    Column("device_signature", Text),
+    Column("shown_digest", String(64)),
+    Index(None, "person_id", "status"),
+    Index(None, "status", "expires_at"),
+)
+
+# Device enrolment: by a PIN sent to the phone (with a recovery delay when the person already has
+# a device: SIM-swap protection) or by a one-time link a customer application asked for.
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(43), nullable=False, unique=True),
+    Column("method", String(8), nullable=False),  # sms | call | link
+    Column("person_id", ForeignKey("persons.id", ondelete="CASCADE")),
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE")),
+    Column("pin_digest", LargeBinary(32)),
+    Column("attempts", Integer, nullable=False),
+    Column("device_id", ForeignKey("devices.id", ondelete="CASCADE")),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("activates_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
+    Index(None, "status", "activates_at"),
+)
+
+# Nonces of signed device requests, kept for the replay window.
+device_nonces = Table(
+    "device_nonces",
+    metadata,
+    Column("device_id", ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+)
+
+# One row per delivery attempt of an outbox job (callbacks, messages, pushes).
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("outbox_id", BigInteger, nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", Text),
+    Column("duration_ms", Integer, nullable=False),
 )

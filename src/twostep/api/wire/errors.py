@@ -82,6 +82,11 @@ TABLE: dict[type[Exception], ErrorSpec] = {
         extra=lambda _x: {"token": "is invalid"},
     ),
     e.PhoneVerificationIncorrect: ErrorSpec(401, "60022", _const("Verification code is incorrect")),
+    e.OneTouchUnregisteredUser: ErrorSpec(
+        400, "60050", _const("User is not registered for OneTouch: no authenticator device")
+    ),
+    e.InvalidSignature: ErrorSpec(401, "60087", _const("Invalid signature")),
+    e.InvalidPin: ErrorSpec(401, "60036", _const("Invalid PIN")),
     e.ApprovalRequestNotPending: ErrorSpec(
         400, "60079", lambda x: f"Approval request {x.uuid} is not pending (status: {x.status})"
     ),

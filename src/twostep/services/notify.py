@@ -1,0 +1,69 @@
+"""Wake-ups for long polls and streams: "approval X changed", "person Y has a new request".
+
+In-process waiters are asyncio futures; ``publish`` may be called from any thread (services run in
+worker threads). Other nodes hear about changes through PostgreSQL NOTIFY (see store/notify.py and
+the listener in api/), and every waiter also re-checks the database periodically, which is how
+SQLite deployments with several processes stay correct."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from twostep.store import notify as pg
+
+if TYPE_CHECKING:
+    from twostep.services.runtime import Runtime
+
+
+class Notifier:
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def publish(self, topic: str) -> None:
+        """Wake everyone waiting on ``topic``; safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake(topic)
+        else:
+            loop.call_soon_threadsafe(self._wake, topic)
+
+    def _wake(self, topic: str) -> None:
+        for future in self._waiters.pop(topic, set()):
+            if not future.done():
+                future.set_result(None)
+
+    async def wait(self, topic: str, seconds: float) -> bool:
+        """True if ``topic`` was published within ``seconds``."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiters[topic].add(future)
+        try:
+            await asyncio.wait_for(future, seconds)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(topic)
+            if waiters is not None:
+                waiters.discard(future)
+                if not waiters:
+                    self._waiters.pop(topic, None)
+
+
+async def listen_for_changes(rt: Runtime) -> None:
+    """Relay other nodes' announcements (PostgreSQL NOTIFY) to this node's waiters."""
+    await pg.listen(rt.db.url, rt.notifier.publish)
