@@ -97,6 +97,19 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _development_provider_stands_alone(self) -> Settings:
+        for channel in ("sms", "voice", "email", "push"):
+            names: list[str] = getattr(self, f"{channel}_providers")
+            if not names:
+                raise ValueError(f"{channel}_providers needs at least one provider")
+            if "outbox" in names and names != ["outbox"]:
+                raise ValueError(
+                    f"{channel}_providers: 'outbox' records instead of sending and "
+                    "cannot be combined with real providers"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _production_refuses_insecure_defaults(self) -> Settings:
         if self.mode != "production":
             return self

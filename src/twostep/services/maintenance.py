@@ -1,11 +1,11 @@
-"""Periodic housekeeping run by the worker: finish user deletions, drop expired codes and old
-rate-limit records."""
+"""Housekeeping run by the worker. ``frequent`` keeps time-based state exact (approval requests
+expire within seconds of their deadline even if nobody polls); ``periodic`` cleans up."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from twostep.services import users
+from twostep.services import approvals, users
 from twostep.services.runtime import Runtime
 from twostep.store import codes as code_q
 from twostep.store import ratelimit as rate_q
@@ -13,8 +13,16 @@ from twostep.store import ratelimit as rate_q
 RATE_HISTORY = timedelta(days=1)
 
 
-def run(rt: Runtime) -> dict[str, int]:
+def frequent(rt: Runtime) -> dict[str, int]:
+    return {"approvals_expired": rt.run(approvals.expire_due)}
+
+
+def periodic(rt: Runtime) -> dict[str, int]:
     purged = rt.run(users.purge_due)
     expired = rt.run(lambda tx: code_q.delete_expired_codes(tx.conn, tx.now))
     forgotten = rt.run(lambda tx: rate_q.forget_before(tx.conn, tx.now - RATE_HISTORY))
     return {"users_purged": purged, "codes_expired": expired, "rate_hits_forgotten": forgotten}
+
+
+def run(rt: Runtime) -> dict[str, int]:
+    return {**frequent(rt), **periodic(rt)}

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import anyio.to_thread
 
 from twostep.delivery.base import DeliveryResult
-from twostep.services import jobs
+from twostep.services import approvals, jobs
 from twostep.services.jobs import Job
 from twostep.services.runtime import Runtime
 
@@ -49,7 +49,13 @@ class Dispatcher:
                     lambda: self.rt.run(lambda tx: jobs.record_dev_message(tx, job, job.kind))
                 )
                 return DeliveryResult(ok=True, provider=DEV_PROVIDER)
-            return await self.channels[job.kind](job)
+            result = await self.channels[job.kind](job)
+            if result.ok and job.kind == "push" and job.payload.get("approval_uuid"):
+                uuid = str(job.payload["approval_uuid"])
+                await anyio.to_thread.run_sync(
+                    lambda: self.rt.run(lambda tx: approvals.mark_notified(tx, uuid))
+                )
+            return result
         handler = self.handlers.get(job.kind)
         if handler is None:
             return DeliveryResult(

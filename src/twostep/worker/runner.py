@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import anyio
 import anyio.to_thread
@@ -21,7 +22,8 @@ from twostep.worker.retry import Backoff
 
 log = logging.getLogger("twostep.worker")
 
-MAINTENANCE_INTERVAL = 30.0
+FREQUENT_INTERVAL = 2.0
+PERIODIC_INTERVAL = 30.0
 
 
 class Worker:
@@ -44,13 +46,16 @@ class Worker:
     async def run(self, stop: anyio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self.rt.on_jobs_queued.append(self.notify)
-        next_maintenance = 0.0
+        next_frequent = next_periodic = 0.0
         try:
             while not stop.is_set():
                 handled = await self.run_once()
-                if time.monotonic() >= next_maintenance:
-                    await self._maintain()
-                    next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+                if time.monotonic() >= next_frequent:
+                    await self._maintain(maintenance.frequent)
+                    next_frequent = time.monotonic() + FREQUENT_INTERVAL
+                if time.monotonic() >= next_periodic:
+                    await self._maintain(maintenance.periodic)
+                    next_periodic = time.monotonic() + PERIODIC_INTERVAL
                 if handled == 0:
                     with anyio.move_on_after(self.rt.settings.outbox_poll_seconds):
                         await self._wake.wait()
@@ -100,9 +105,9 @@ class Worker:
         )
         self.rt.run(lambda tx: jobs.failed(tx, job, error, retry_in=retry_in))
 
-    async def _maintain(self) -> None:
+    async def _maintain(self, task: Callable[[Runtime], dict[str, int]]) -> None:
         try:
-            done = await anyio.to_thread.run_sync(maintenance.run, self.rt)
+            done = await anyio.to_thread.run_sync(task, self.rt)
             if any(done.values()):
                 log.info("maintenance: %s", ", ".join(f"{k}={v}" for k, v in done.items() if v))
         except Exception:
