@@ -166,7 +166,7 @@ def test_onetouch_disabled_and_sandbox(client: TestClient, runtime: Runtime) -> 
         headers=headers(key),
     )
     assert_error(response, 403, "60064")
-    sandbox, sandbox_key = runtime.run(lambda tx: apps.create(tx, "Sandbox App 1", sandbox=True))
+    _sandbox, sandbox_key = runtime.run(lambda tx: apps.create(tx, "Sandbox App 1", sandbox=True))
     person = register(client, sandbox_key, "111-111-1111")
     response = client.post(
         f"/onetouch/json/users/{person}/approval_requests",
