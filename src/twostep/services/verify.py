@@ -84,7 +84,8 @@ def verify(
     else:
         found, device = Match.NONE, {}
     if found is Match.ACCEPTED:
-        user_q.set_confirmed(tx.conn, user.app_user_id, tx.now)
+        if not user.confirmed:
+            user_q.set_confirmed(tx.conn, user.app_user_id, tx.now)
         audit.record(
             tx,
             "token_verified",
@@ -94,10 +95,7 @@ def verify(
         )
         return Verified(device)
     ratelimit.hit(tx, fail_limit(tx), subject)
-    codes = [
-        c.id for c in q.live_codes(tx.conn, app.id, user.authy_id, tx.now) if c.consumed_at is None
-    ]
-    q.count_failed_attempt(tx.conn, codes)
+    q.count_failed_attempt(tx.conn, app.id, user.authy_id, tx.now)
     audit.record(
         tx,
         "token_reused" if found is Match.REUSED else "token_invalid",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from twostep.store import raw
 from twostep.store.schema import api_keys, applications
 
 Record = Any  # a SQLAlchemy Row: columns by attribute name
@@ -43,15 +44,29 @@ def expire_keys(conn: Connection, app_id: int, at: datetime) -> None:
     )
 
 
-def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> Record | None:
-    return conn.execute(
-        select(applications)
-        .join(api_keys, api_keys.c.app_id == applications.c.id)
-        .where(
-            api_keys.c.key_hash == key_hash,
-            or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now),
-        )
-    ).first()
+class AppRow(NamedTuple):
+    id: int
+    public_id: str
+    name: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+_BY_KEY = raw.Sql(
+    "SELECT a.id, a.public_id, a.name, a.settings, a.created_at FROM api_keys k "
+    "JOIN applications a ON a.id = k.app_id "
+    "WHERE k.key_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)"
+)
+
+
+def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> AppRow | None:
+    """The application an API key belongs to (hot path: every request)."""
+    row = raw.one(conn, _BY_KEY, (key_hash, raw.ts(conn, now)))
+    if row is None:
+        return None
+    created = raw.parse_ts(row[4])
+    assert created is not None
+    return AppRow(row[0], row[1], row[2], raw.parse_json(row[3]), created)
 
 
 def current_key(conn: Connection, app_id: int) -> Record | None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from twostep.store import raw
 from twostep.store.schema import audit_log
+
+_INSERT = raw.Sql(
+    "INSERT INTO audit_log (at, app_id, person_id, event, detail) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def insert_event(
@@ -19,11 +24,7 @@ def insert_event(
     person_id: int | None,
     detail: str | None,
 ) -> None:
-    conn.execute(
-        insert(audit_log).values(
-            at=at, app_id=app_id, person_id=person_id, event=event, detail=detail
-        )
-    )
+    raw.run(conn, _INSERT, (raw.ts(conn, at), app_id, person_id, event, detail))
 
 
 def recent(conn: Connection, limit: int = 100) -> list[Any]:

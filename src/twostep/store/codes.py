@@ -1,16 +1,43 @@
-"""Queries on one-time codes (sms/voice/email OneCodes) and authenticator seeds used by verify."""
+"""Queries on one-time codes (sms/voice/email OneCodes) and the TOTP seeds verify checks. Verify
+runs on every login, so its queries are raw SQL (see raw.py); the rest use SQLAlchemy Core."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert
 
-from twostep.store.schema import device_seeds, devices, otp_codes, totp_secrets
+from twostep.store import raw
+from twostep.store.schema import otp_codes, totp_secrets
 from twostep.store.upsert import insert_ignore
 
-Record = Any  # a SQLAlchemy Row: columns by attribute name
+
+class CodeRow(NamedTuple):
+    id: int
+    digest: bytes
+    action: str | None
+    attempts: int
+    consumed_at: datetime | None
+    channel: str
+
+
+class SeedRow(NamedTuple):
+    id: int
+    seed: str
+    last_step: int
+    device_id: int
+    os_type: str
+    created_at: datetime
+    last_sync_at: datetime | None
+    registration_method: str | None
+    registration_ip: str | None
+
+
+class SecretRow(NamedTuple):
+    id: int
+    seed: str
+    last_step: int
 
 
 def insert_code(
@@ -38,106 +65,91 @@ def insert_code(
     )
 
 
-def live_codes(conn: Connection, app_id: int, person_id: int, now: datetime) -> list[Record]:
+_LIVE = raw.Sql(
+    "SELECT id, digest, action, attempts, consumed_at, channel FROM otp_codes "
+    "WHERE app_id = ? AND person_id = ? AND expires_at > ?"
+)
+_CONSUME = raw.Sql("UPDATE otp_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL")
+_CONSUME_ALL = raw.Sql(
+    "UPDATE otp_codes SET consumed_at = ? WHERE app_id = ? AND person_id = ? "
+    "AND consumed_at IS NULL"
+)
+_FAILED = raw.Sql(
+    "UPDATE otp_codes SET attempts = attempts + 1 WHERE app_id = ? AND person_id = ? "
+    "AND consumed_at IS NULL AND expires_at > ?"
+)
+
+
+def live_codes(conn: Connection, app_id: int, person_id: int, now: datetime) -> list[CodeRow]:
     """Codes not yet expired, consumed or not (a consumed one identifies a replay)."""
-    return list(
-        conn.execute(
-            select(
-                otp_codes.c.id,
-                otp_codes.c.digest,
-                otp_codes.c.action,
-                otp_codes.c.attempts,
-                otp_codes.c.consumed_at,
-                otp_codes.c.channel,
-            ).where(
-                otp_codes.c.app_id == app_id,
-                otp_codes.c.person_id == person_id,
-                otp_codes.c.expires_at > now,
-            )
-        ).all()
-    )
+    rows = raw.many(conn, _LIVE, (app_id, person_id, raw.ts(conn, now)))
+    return [CodeRow(r[0], raw.as_bytes(r[1]), r[2], r[3], raw.parse_ts(r[4]), r[5]) for r in rows]
 
 
 def consume_code(conn: Connection, code_id: int, now: datetime) -> bool:
     """Mark a code used; False if another verification got there first."""
-    result = conn.execute(
-        update(otp_codes)
-        .where(otp_codes.c.id == code_id, otp_codes.c.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
-    return result.rowcount == 1
+    return raw.run(conn, _CONSUME, (raw.ts(conn, now), code_id)) == 1
 
 
 def consume_all(conn: Connection, app_id: int, person_id: int, now: datetime) -> None:
     """After a successful verification no older code of the user stays usable."""
-    conn.execute(
-        update(otp_codes)
-        .where(
-            otp_codes.c.app_id == app_id,
-            otp_codes.c.person_id == person_id,
-            otp_codes.c.consumed_at.is_(None),
-        )
-        .values(consumed_at=now)
-    )
+    raw.run(conn, _CONSUME_ALL, (raw.ts(conn, now), app_id, person_id))
 
 
-def count_failed_attempt(conn: Connection, code_ids: list[int]) -> None:
-    if code_ids:
-        conn.execute(
-            update(otp_codes)
-            .where(otp_codes.c.id.in_(code_ids))
-            .values(attempts=otp_codes.c.attempts + 1)
-        )
+def count_failed_attempt(conn: Connection, app_id: int, person_id: int, now: datetime) -> None:
+    """A wrong token counts against every code the user has outstanding."""
+    raw.run(conn, _FAILED, (app_id, person_id, raw.ts(conn, now)))
 
 
 def delete_expired_codes(conn: Connection, now: datetime) -> int:
     return conn.execute(delete(otp_codes).where(otp_codes.c.expires_at <= now)).rowcount
 
 
-def device_seeds_for(conn: Connection, app_id: int, person_id: int) -> list[Record]:
+_SEEDS = raw.Sql(
+    "SELECT s.id, s.seed, s.last_step, d.id, d.os_type, d.created_at, d.last_sync_at, "
+    "d.registration_method, d.registration_ip "
+    "FROM device_seeds s JOIN devices d ON d.id = s.device_id "
+    "WHERE d.person_id = ? AND s.app_id = ? AND d.status = 'active' AND s.revoked_at IS NULL"
+)
+_ADVANCE_DEVICE = raw.Sql("UPDATE device_seeds SET last_step = ? WHERE id = ? AND last_step < ?")
+
+
+def device_seeds_for(conn: Connection, app_id: int, person_id: int) -> list[SeedRow]:
     """Seeds of the person's active devices for this application."""
-    return list(
-        conn.execute(
-            select(
-                device_seeds.c.id,
-                device_seeds.c.seed,
-                device_seeds.c.last_step,
-                devices.c.id.label("device_id"),
-                devices.c.os_type,
-                devices.c.created_at,
-                devices.c.last_sync_at,
-                devices.c.registration_method,
-                devices.c.registration_ip,
-            )
-            .select_from(device_seeds.join(devices, devices.c.id == device_seeds.c.device_id))
-            .where(
-                and_(
-                    device_seeds.c.app_id == app_id,
-                    devices.c.person_id == person_id,
-                    devices.c.status == "active",
-                    device_seeds.c.revoked_at.is_(None),
-                )
-            )
-        ).all()
-    )
+    rows = raw.many(conn, _SEEDS, (person_id, app_id))
+    return [
+        SeedRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            _required(raw.parse_ts(r[5])),
+            raw.parse_ts(r[6]),
+            r[7],
+            r[8],
+        )
+        for r in rows
+    ]
+
+
+def _required(value: datetime | None) -> datetime:
+    assert value is not None
+    return value
 
 
 def advance_device_step(conn: Connection, seed_id: int, step: int) -> bool:
     """Compare-and-set the last accepted time-step; False means the step was already used."""
-    result = conn.execute(
-        update(device_seeds)
-        .where(device_seeds.c.id == seed_id, device_seeds.c.last_step < step)
-        .values(last_step=step)
-    )
-    return result.rowcount == 1
+    return raw.run(conn, _ADVANCE_DEVICE, (step, seed_id, step)) == 1
 
 
-def generic_secret(conn: Connection, app_id: int, person_id: int) -> Record | None:
-    return conn.execute(
-        select(totp_secrets.c.id, totp_secrets.c.seed, totp_secrets.c.last_step).where(
-            totp_secrets.c.app_id == app_id, totp_secrets.c.person_id == person_id
-        )
-    ).first()
+_SECRET = raw.Sql("SELECT id, seed, last_step FROM totp_secrets WHERE app_id = ? AND person_id = ?")
+_ADVANCE_SECRET = raw.Sql("UPDATE totp_secrets SET last_step = ? WHERE id = ? AND last_step < ?")
+
+
+def generic_secret(conn: Connection, app_id: int, person_id: int) -> SecretRow | None:
+    row = raw.one(conn, _SECRET, (app_id, person_id))
+    return SecretRow(row[0], row[1], row[2]) if row else None
 
 
 def insert_generic_secret(
@@ -158,9 +170,7 @@ def insert_generic_secret(
 
 
 def advance_generic_step(conn: Connection, secret_id: int, step: int) -> bool:
-    result = conn.execute(
-        update(totp_secrets)
-        .where(totp_secrets.c.id == secret_id, totp_secrets.c.last_step < step)
-        .values(last_step=step)
-    )
-    return result.rowcount == 1
+    return raw.run(conn, _ADVANCE_SECRET, (step, secret_id, step)) == 1
+
+
+Record = Any  # kept for callers that type rows loosely

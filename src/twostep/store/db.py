@@ -7,6 +7,7 @@ with a single hop, which measured faster than an async driver's hop per statemen
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,12 +25,22 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _make_engine(url, pool_size, busy_timeout_ms)
+        # SQLite has one writer at a time. Queueing this process's writers on a lock is far
+        # cheaper than letting them collide on the file lock, where SQLite's busy handler sleeps
+        # (up to 100 ms a time); the busy timeout is left for writers in other processes.
+        self._writer = threading.Lock()
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        if self.is_sqlite and write:
+            with self._writer, self.engine.connect() as raw:
+                conn = raw.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+            return
         with self.engine.connect() as raw:
-            conn = raw.execution_options(**{_WRITE: write}) if self.is_sqlite else raw
+            conn = raw.execution_options(**{_WRITE: False}) if self.is_sqlite else raw
             with conn.begin():
                 yield conn
 
@@ -91,4 +102,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE, True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # straight to the driver: this runs for every transaction
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -16,4 +16,5 @@ def insert_ignore(
     """Insert unless a row with the same ``conflict`` columns exists; True if a row was inserted."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return conn.execute(stmt).rowcount == 1
+    # psycopg reports -1 for a plain INSERT unless SQLAlchemy is asked to keep the count
+    return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount == 1

@@ -4,10 +4,11 @@ applications."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 
+from twostep.store import raw
 from twostep.store.schema import activities, app_users, persons
 from twostep.store.upsert import insert_ignore
 
@@ -74,19 +75,56 @@ def register_in_app(
         )
 
 
+class UserRow(NamedTuple):
+    authy_id: int
+    country_code: int
+    national_number: str
+    e164: str
+    app_user_id: int
+    app_id: int
+    public_id: str
+    email: str
+    confirmed: bool
+    banned: bool
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+_FIND = (
+    "SELECT p.id, p.country_code, p.national_number, p.e164, u.id, u.app_id, u.public_id, "
+    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at "
+    "FROM persons p JOIN app_users u ON u.person_id = p.id "
+    "WHERE u.app_id = ? AND u.person_id = ?"
+)
+_FIND_USER = raw.Sql(_FIND)
+_FIND_USER_LOCKED = raw.Sql(_FIND + " FOR UPDATE OF u")
+
+
 def find_user(
     conn: Connection, app_id: int, person_id: int, *, for_update: bool = False
-) -> Record | None:
+) -> UserRow | None:
     """The registration, optionally row-locked (PostgreSQL) so concurrent verifications of one
-    user queue up instead of racing each other's counters."""
-    query = (
-        select(*USER_COLUMNS)
-        .select_from(persons.join(app_users, app_users.c.person_id == persons.c.id))
-        .where(app_users.c.app_id == app_id, app_users.c.person_id == person_id)
+    user queue up instead of racing each other's counters. Hot path: raw SQL."""
+    locked = for_update and conn.dialect.name == "postgresql"
+    row = raw.one(conn, _FIND_USER_LOCKED if locked else _FIND_USER, (app_id, person_id))
+    if row is None:
+        return None
+    created = raw.parse_ts(row[10])
+    assert created is not None
+    return UserRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        bool(row[8]),
+        bool(row[9]),
+        created,
+        raw.parse_ts(row[11]),
     )
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=app_users)
-    return conn.execute(query).first()
 
 
 def mark_deleted(
@@ -105,12 +143,13 @@ def set_email(conn: Connection, app_user_id: int, email: str, now: datetime) -> 
     )
 
 
+_CONFIRM = raw.Sql(
+    "UPDATE app_users SET confirmed = ?, updated_at = ? WHERE id = ? AND confirmed = ?"
+)
+
+
 def set_confirmed(conn: Connection, app_user_id: int, now: datetime) -> None:
-    conn.execute(
-        update(app_users)
-        .where(app_users.c.id == app_user_id, app_users.c.confirmed.is_(False))
-        .values(confirmed=True, updated_at=now)
-    )
+    raw.run(conn, _CONFIRM, (True, raw.ts(conn, now), app_user_id, False))
 
 
 def set_banned(conn: Connection, app_user_id: int, banned: bool, now: datetime) -> None:

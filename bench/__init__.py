@@ -1,0 +1,1 @@
+"""`make bench`: TwoStep's performance measured against a minimal baseline in the same run."""

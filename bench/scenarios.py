@@ -1,0 +1,75 @@
+"""The requests of each benchmark scenario, pre-rendered. Users are taken in turn so that every
+valid token is fresh (a user's device accepts one token per 10-second step) and failure counters
+stay below the lockout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from bench.loadgen import render_get, render_post
+from bench.seed import device_seed
+from twostep.core import otp
+
+
+@dataclass
+class Users:
+    """Hands out user numbers in turn; a user comes back only after their last token's step has
+    passed, so a valid token is never a replay."""
+
+    count: int
+    cursor: int = 1
+    wrapped_at: float = 0.0
+
+    def take(self, n: int) -> list[int]:
+        taken = []
+        for _ in range(min(n, self.count)):
+            if self.cursor > self.count:
+                wait = 11.0 - (time.time() - self.wrapped_at)
+                if wait > 0:
+                    time.sleep(wait)
+                self.cursor, self.wrapped_at = 1, time.time()
+            taken.append(self.cursor)
+            self.cursor += 1
+        return taken
+
+
+def device_token(user: int, at: float | None = None) -> str:
+    return otp.totp(device_seed(user), time.time() if at is None else at, step=10, digits=7)
+
+
+def verify_valid(key: str, users: Sequence[int], prefix: str = "/protected/json") -> list[bytes]:
+    headers = {"X-Authy-API-Key": key}
+    return [render_get(f"{prefix}/verify/{device_token(u)}/{u}", headers) for u in users]
+
+
+def verify_invalid(key: str, users: Sequence[int]) -> list[bytes]:
+    headers = {"X-Authy-API-Key": key}
+    bad = []
+    for u in users:
+        token = device_token(u)
+        wrong = f"{(int(token) + 5_000_000) % 10_000_000:07d}"
+        bad.append(render_get(f"/protected/json/verify/{wrong}/{u}", headers))
+    return bad
+
+
+def approval_create(key: str, users: Sequence[int]) -> list[bytes]:
+    headers = {"X-Authy-API-Key": key}
+    body = orjson.dumps({"message": "Log in to Bench Bank?",
+                         "details": {"IP": "203.0.113.7", "Browser": "Firefox"},
+                         "seconds_to_expire": 600})
+    return [render_post(f"/onetouch/json/users/{u}/approval_requests", headers, body,
+                        "application/json") for u in users]
+
+
+def approval_status(key: str, uuids: Sequence[str]) -> list[bytes]:
+    headers = {"X-Authy-API-Key": key}
+    return [render_get(f"/onetouch/json/approval_requests/{u}", headers) for u in uuids]
+
+
+def request_sms(key: str, users: Sequence[int]) -> list[bytes]:
+    headers = {"X-Authy-API-Key": key}
+    return [render_get(f"/protected/json/sms/{u}?force=true", headers) for u in users]
