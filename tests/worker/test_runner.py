@@ -162,3 +162,19 @@ def test_admin_api_shows_messages_and_jobs(client: TestClient, runtime: Runtime)
     assert_error(
         client.get("/admin/outbox/jobs", params={"status": "x"}, headers=auth), 400, "60004"
     )
+
+
+@pytest.mark.usefixtures("sms_queued")
+def test_every_attempt_is_recorded(runtime: Runtime, clock: FrozenClock) -> None:
+    from twostep.services import attempts
+
+    run_once(runtime, failing(retry=True))
+    clock.advance(3600)
+    run_once(runtime, Dispatcher(runtime))
+    job_id = runtime.run(jobs.list_jobs)[0]["id"]
+    history = runtime.run(lambda tx: attempts.for_job(tx, job_id))
+    assert [(a.attempt, a.provider, a.ok, a.detail) for a in history] == [
+        (1, "fake", False, "gateway said no"),
+        (2, "outbox", True, None),
+    ]
+    assert all(a.duration_ms >= 0 for a in history)

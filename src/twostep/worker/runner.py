@@ -14,9 +14,9 @@ import anyio
 import anyio.to_thread
 
 from twostep.delivery.base import DeliveryResult
-from twostep.services import jobs, maintenance
+from twostep.services import attempts, jobs, maintenance
 from twostep.services.jobs import Job
-from twostep.services.runtime import Runtime
+from twostep.services.runtime import Runtime, Tx
 from twostep.worker.dispatch import Deliver
 from twostep.worker.retry import Backoff
 
@@ -78,6 +78,7 @@ class Worker:
         return len(batch)
 
     async def _handle(self, job: Job) -> None:
+        started = time.monotonic()
         try:
             result = await self.deliver(job)
         except Exception as exc:
@@ -85,25 +86,42 @@ class Worker:
             result = DeliveryResult(
                 ok=False, provider="error", retry=True, detail=type(exc).__name__
             )
+        elapsed_ms = int((time.monotonic() - started) * 1000)
         with anyio.CancelScope(shield=True):  # the outcome must be recorded even at shutdown
-            await anyio.to_thread.run_sync(self._record, job, result)
+            await anyio.to_thread.run_sync(self._record, job, result, elapsed_ms)
 
-    def _record(self, job: Job, result: DeliveryResult) -> None:
-        if result.ok:
-            self.rt.run(lambda tx: jobs.succeeded(tx, job, result.provider))
-            return
+    def _record(self, job: Job, result: DeliveryResult, elapsed_ms: int) -> None:
+        """The job's new state and the record of this attempt, in one transaction."""
+        retry_in: float | None = None
         error = f"{result.provider}: {result.detail}"
-        give_up = not result.retry or self.backoff.exhausted(job.attempts)
-        retry_in = None if give_up else self.backoff.delay(job.attempts)
-        log.warning(
-            "job %s (%s) attempt %d failed: %s%s",
-            job.id,
-            job.kind,
-            job.attempts,
-            error,
-            " — dead" if give_up else f" — retry in {retry_in:.0f}s",
-        )
-        self.rt.run(lambda tx: jobs.failed(tx, job, error, retry_in=retry_in))
+        if not result.ok:
+            give_up = not result.retry or self.backoff.exhausted(job.attempts)
+            retry_in = None if give_up else self.backoff.delay(job.attempts)
+            log.warning(
+                "job %s (%s) attempt %d failed: %s%s",
+                job.id,
+                job.kind,
+                job.attempts,
+                error,
+                " — dead" if give_up else f" — retry in {retry_in:.0f}s",
+            )
+
+        def outcome(tx: Tx) -> None:
+            attempts.record(
+                tx,
+                job.id,
+                job.attempts,
+                result.provider or "none",
+                result.ok,
+                result.detail or None,
+                elapsed_ms,
+            )
+            if result.ok:
+                jobs.succeeded(tx, job, result.provider)
+            else:
+                jobs.failed(tx, job, error, retry_in=retry_in)
+
+        self.rt.run(outcome)
 
     async def _maintain(self, task: Callable[[Runtime], dict[str, int]]) -> None:
         try:

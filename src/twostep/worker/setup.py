@@ -12,6 +12,7 @@ from twostep.delivery.registry import spec_for
 from twostep.delivery.router import Route
 from twostep.services import providers
 from twostep.services.runtime import Runtime
+from twostep.worker.callbacks import make_callback_handler
 from twostep.worker.channels import Deliver, adapter
 from twostep.worker.dispatch import Dispatcher
 from twostep.worker.runner import Worker
@@ -41,5 +42,6 @@ def channel_routes(rt: Runtime, http: httpx.AsyncClient) -> dict[str, Deliver]:
 @asynccontextmanager
 async def build_worker(rt: Runtime) -> AsyncIterator[Worker]:
     async with httpx.AsyncClient(follow_redirects=False, timeout=10.0, http2=True) as http:
-        dispatcher = Dispatcher(rt, channels=channel_routes(rt, http), handlers={})
+        handlers = {"callback": make_callback_handler(rt, http)}
+        dispatcher = Dispatcher(rt, channels=channel_routes(rt, http), handlers=handlers)
         yield Worker(rt, dispatcher)
