@@ -52,6 +52,9 @@ class AppSettings:
     # anti-fatigue for OneTouch: the customer shows a number the person must pick on the device
     number_matching: bool = False
     max_pending_approvals: int = field(default=0, metadata=_bounded(0, 100))  # 0: no limit
+    # phone verification (P1): may the caller supply the message text / the code itself?
+    custom_message_enabled: bool = False
+    custom_code_enabled: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AppSettings:

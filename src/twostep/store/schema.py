@@ -313,3 +313,43 @@ delivery_attempts = Table(
     Column("detail", Text),
     Column("duration_ms", Integer, nullable=False),
 )
+
+# --- phone verification (Verify v1, P1-P3) and monthly application statistics (A2) ---------------
+
+# One verification per (application, number): a new start replaces the previous one.
+phone_verifications = Table(
+    "phone_verifications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("e164", String(24), nullable=False),
+    Column("via", String(4), nullable=False),  # sms | call
+    Column("locale", String(8), nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),  # keyed hash of the code
+    Column("attempts", Integer, nullable=False),  # wrong checks so far
+    Column("status", String(10), nullable=False),  # pending | verified | failed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("verified_at", UTCDateTime),
+    UniqueConstraint("app_id", "e164"),
+)
+
+# Monthly counters per application (UTC months), incremented with an atomic upsert.
+app_monthly_stats = Table(
+    "app_monthly_stats",
+    metadata,
+    Column(
+        "app_id",
+        ForeignKey("applications.id", ondelete="CASCADE"),
+        primary_key=True,
+        nullable=False,
+    ),
+    Column("year", Integer, primary_key=True, nullable=False),
+    Column("month", Integer, primary_key=True, nullable=False),
+    Column("api_calls", BigInteger, nullable=False),
+    Column("auths", BigInteger, nullable=False),
+    Column("sms", BigInteger, nullable=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("users", BigInteger, nullable=False),
+)

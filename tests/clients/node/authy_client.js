@@ -13,6 +13,11 @@
  *   requestCall   args {authyId}          options {force, action, message}
  *   verifyToken   args {authyId, token}   options {force}
  *   deleteUser    args {authyId}          options {ip}
+ *   startPhoneVerification   args {countryCode, phone, via}   options {codeLength, locale}
+ *   verifyPhone              args {countryCode, phone, token}
+ *   getPhoneInformation      args {countryCode, phone}        options {ip}
+ *   getApplicationDetails    args {ip}
+ *   getApplicationStatistics args {ip}
  *
  * Every response passes through the library's own checks (HTTP 200, truthy `success`, then strict
  * per-call asserts); a rejected response prints ok:false with the error's name, message, code, the
@@ -32,9 +37,14 @@ function call(method) {
 
 run({
   deleteUser: call('deleteUser'),
+  getApplicationDetails: call('getApplicationDetails'),
+  getApplicationStatistics: call('getApplicationStatistics'),
+  getPhoneInformation: call('getPhoneInformation'),
   getUserStatus: call('getUserStatus'),
   registerUser: call('registerUser'),
   requestCall: call('requestCall'),
   requestSms: call('requestSms'),
+  startPhoneVerification: call('startPhoneVerification'),
+  verifyPhone: call('verifyPhone'),
   verifyToken: call('verifyToken')
 });

@@ -13,6 +13,11 @@
  *   requestCall   args {id, force?}                                        -> request_call
  *   verifyToken   args {id, token, force?}                                 -> verify
  *   deleteUser    args {id}                                                -> delete_user
+ *   phoneVerificationStart  args {phone, countryCode, params?}  -> phones().verification_start
+ *                           (`params`: an object of extra parameters, or a string: the `via`)
+ *   phoneVerificationCheck  args {phone, countryCode, code}     -> phones().verification_check
+ *   phoneVerificationStatus args {phone, countryCode}           -> phones().verification_status
+ *   phoneInfo               args {phone, countryCode}           -> phones().info
  *
  * Optional arguments are passed only when present: the library changes behaviour with the number
  * of arguments. On any non-200 response the library hands the parsed body to the callback as the
@@ -34,6 +39,35 @@ run({
   deleteUser: (command, done) => client(command).delete_user(command.args.id, done),
 
   getUserStatus: (command, done) => client(command).user_status(command.args.id, done),
+
+  phoneInfo: (command, done) => {
+    const a = command.args;
+
+    client(command).phones().info(a.phone, a.countryCode, done);
+  },
+
+  phoneVerificationCheck: (command, done) => {
+    const a = command.args;
+
+    client(command).phones().verification_check(a.phone, a.countryCode, a.code, done);
+  },
+
+  phoneVerificationStart: (command, done) => {
+    const a = command.args;
+    const phones = client(command).phones();
+
+    if (has(a, 'params')) {
+      phones.verification_start(a.phone, a.countryCode, a.params, done);
+    } else {
+      phones.verification_start(a.phone, a.countryCode, done);
+    }
+  },
+
+  phoneVerificationStatus: (command, done) => {
+    const a = command.args;
+
+    client(command).phones().verification_status(a.phone, a.countryCode, done);
+  },
 
   registerUser: (command, done) => {
     const a = command.args;
