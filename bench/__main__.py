@@ -7,7 +7,6 @@ Options: --quick (fewer users, shorter runs), --databases sqlite,postgresql, --u
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -42,16 +41,24 @@ def fresh_database(kind: str, workdir: Path) -> str:
 
 
 def drive(port: int, payloads: list[bytes], concurrency: int, seconds: float) -> loadgen.Result:
-    return uvloop.run(loadgen.run("127.0.0.1", port, payloads, concurrency=concurrency,
-                                  seconds=seconds, warmup=1.0))
+    return uvloop.run(
+        loadgen.run(
+            "127.0.0.1", port, payloads, concurrency=concurrency, seconds=seconds, warmup=1.0
+        )
+    )
 
 
 def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     url = fresh_database(kind, workdir)
     master = crypto.format_master_key(crypto.new_key())
-    env = {"TWOSTEP_DATABASE_URL": url, "TWOSTEP_MASTER_KEY": master,
-           "TWOSTEP_DATA_DIR": str(workdir), "TWOSTEP_VERIFY_FAIL_LIMIT": "1000",
-           "TWOSTEP_SEND_LIMIT": "1000", "TWOSTEP_RUN_WORKER": "false"}
+    env = {
+        "TWOSTEP_DATABASE_URL": url,
+        "TWOSTEP_MASTER_KEY": master,
+        "TWOSTEP_DATA_DIR": str(workdir),
+        "TWOSTEP_VERIFY_FAIL_LIMIT": "1000",
+        "TWOSTEP_SEND_LIMIT": "1000",
+        "TWOSTEP_RUN_WORKER": "false",
+    }
     settings = Settings(database_url=url, master_key=master, data_dir=workdir)  # type: ignore[arg-type]
     rt = build_runtime(settings)
     started = time.monotonic()
@@ -65,26 +72,41 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
     baseline = servers.baseline(env, workdir / f"baseline-{kind}.log", url)
     try:
         for concurrency in args.concurrency:
+
             def record(name: str, server: servers.Server, payloads: list[bytes]) -> loadgen.Result:
                 result = drive(server.port, payloads, concurrency, args.seconds)
                 out["runs"][f"{name}@{concurrency}"] = result.summary()
-                print(f"[{kind}] {name:<22} c={concurrency:<3} {result.rate:8.0f} req/s  "
-                      f"p50 {result.percentile(50):6.2f} ms  p99 {result.percentile(99):6.2f} ms"
-                      f"  {dict(result.statuses)}", flush=True)
+                print(
+                    f"[{kind}] {name:<22} c={concurrency:<3} {result.rate:8.0f} req/s  "
+                    f"p50 {result.percentile(50):6.2f} ms  p99 {result.percentile(99):6.2f} ms"
+                    f"  {dict(result.statuses)}",
+                    flush=True,
+                )
                 return result
 
-            record("baseline verify", baseline,
-                   scenarios.verify_valid(seeded.api_key, users.take(per_run), prefix=""))
+            record(
+                "baseline verify",
+                baseline,
+                scenarios.verify_valid(seeded.api_key, users.take(per_run), prefix=""),
+            )
             valid_users = users.take(per_run)
             valid = scenarios.verify_valid(seeded.api_key, valid_users)
             done = record("verify valid", twostep, valid)
             record("verify replayed", twostep, valid[: max(1, sum(done.statuses.values()))] * 3)
-            record("verify invalid", twostep, scenarios.verify_invalid(seeded.api_key,
-                                                                      users.take(per_run)))
-            record("O1 create", twostep, scenarios.approval_create(seeded.api_key,
-                                                                   users.take(per_run)))
-            uuids = rt.run(lambda tx: list(tx.conn.execute(
-                select(approval_requests.c.uuid).limit(per_run)).scalars()), write=False)
+            record(
+                "verify invalid",
+                twostep,
+                scenarios.verify_invalid(seeded.api_key, users.take(per_run)),
+            )
+            record(
+                "O1 create", twostep, scenarios.approval_create(seeded.api_key, users.take(per_run))
+            )
+            uuids = rt.run(
+                lambda tx: list(
+                    tx.conn.execute(select(approval_requests.c.uuid).limit(per_run)).scalars()
+                ),
+                write=False,
+            )
             record("O2 status", twostep, scenarios.approval_status(seeded.api_key, uuids * 3))
             record("T1 sms", twostep, scenarios.request_sms(seeded.api_key, users.take(per_run)))
         out["server_rss_bytes"] = twostep.rss_bytes()
@@ -103,15 +125,21 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
 
 def report(results: list[dict[str, Any]]) -> None:
     print()
-    print(f"{'database':<10} {'scenario':<28} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'p99.9 ms':>9}")
+    print(
+        f"{'database':<10} {'scenario':<28} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'p99.9 ms':>9}"
+    )
     for db in results:
         for name, run in db["runs"].items():
-            print(f"{db['database']:<10} {name:<28} {run['rps']:>9.0f} "
-                  f"{run.get('ratio_to_baseline', 0):>7.2f} {run['p50_ms']:>8.2f} "
-                  f"{run['p99_ms']:>8.2f} {run['p999_ms']:>9.2f}")
-        print(f"{db['database']:<10} server RSS {db['server_rss_bytes'] / 2**20:.0f} MiB, "
-              f"{db['database_bytes_per_user']} database bytes per user")
+            print(
+                f"{db['database']:<10} {name:<28} {run['rps']:>9.0f} "
+                f"{run.get('ratio_to_baseline', 0):>7.2f} {run['p50_ms']:>8.2f} "
+                f"{run['p99_ms']:>8.2f} {run['p999_ms']:>9.2f}"
+            )
+        print(
+            f"{db['database']:<10} server RSS {db['server_rss_bytes'] / 2**20:.0f} MiB, "
+            f"{db['database_bytes_per_user']} database bytes per user"
+        )
 
 
 def main() -> None:
@@ -134,14 +162,25 @@ def main() -> None:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     report(results)
-    RESULTS.write_text(json.dumps({
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
-        "options": {"users": args.users, "seconds": args.seconds,
-                    "concurrency": args.concurrency},
-        "results": results,
-    }, indent=2))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "options": {
+                    "users": args.users,
+                    "seconds": args.seconds,
+                    "concurrency": args.concurrency,
+                },
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {RESULTS}")
 
 

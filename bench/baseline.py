@@ -25,10 +25,13 @@ PARAMS = otp.TotpParams(step=10, digits=7, window=3)
 OK = orjson.dumps({"message": "Token is valid.", "token": "is valid", "success": "true"})
 BAD = orjson.dumps({"message": "Token is invalid", "success": False, "error_code": "60020"})
 
-APP_SQL = ("SELECT a.id FROM api_keys k JOIN applications a ON a.id = k.app_id "
-           "WHERE k.key_hash = {p}")
-SEED_SQL = ("SELECT s.id, s.seed, s.last_step, s.device_id FROM device_seeds s "
-            "JOIN devices d ON d.id = s.device_id WHERE d.person_id = {p} AND s.app_id = {p}")
+APP_SQL = (
+    "SELECT a.id FROM api_keys k JOIN applications a ON a.id = k.app_id WHERE k.key_hash = {p}"
+)
+SEED_SQL = (
+    "SELECT s.id, s.seed, s.last_step, s.device_id FROM device_seeds s "
+    "JOIN devices d ON d.id = s.device_id WHERE d.person_id = {p} AND s.app_id = {p}"
+)
 STEP_SQL = "UPDATE device_seeds SET last_step = {p} WHERE id = {p} AND last_step < {p}"
 
 
@@ -53,7 +56,9 @@ def build(url: str) -> Any:
         if row is None:
             return False
         app_id = row[0]
-        for seed_id, sealed, _last, device_id in conn.execute(seed_sql, (person, app_id)).fetchall():
+        for seed_id, sealed, _last, device_id in conn.execute(
+            seed_sql, (person, app_id)
+        ).fetchall():
             key = keyring.open(sealed, f"device_seeds:{device_id}:{app_id}")
             step = otp.match_totp(key, token, time.time(), PARAMS)
             if step is not None:
@@ -67,9 +72,16 @@ def build(url: str) -> Any:
         api_key = next((v for k, v in scope["headers"] if k == b"x-authy-api-key"), b"")
         ok = len(parts) == 4 and parts[3].isdigit() and verify(api_key, parts[2], int(parts[3]))
         body = OK if ok else BAD
-        await send({"type": "http.response.start", "status": 200 if ok else 401,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if ok else 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -80,8 +92,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", required=True)
     args = parser.parse_args()
-    uvicorn.run(build(args.database_url), host="127.0.0.1", port=args.port, loop="uvloop",
-                http="httptools", access_log=False, log_level="warning", lifespan="off")
+    uvicorn.run(
+        build(args.database_url),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+    )
 
 
 if __name__ == "__main__":

@@ -53,15 +53,24 @@ def render_get(path: str, headers: dict[str, str]) -> bytes:
 
 
 def render_post(path: str, headers: dict[str, str], body: bytes, content_type: str) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", "Host: bench", f"Content-Type: {content_type}",
-             f"Content-Length: {len(body)}"]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: bench",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 async def _connection(
-    host: str, port: int, requests: itertools.count[int], payloads: Sequence[bytes],
-    stop_at: float, record_from: float, out: Result,
+    host: str,
+    port: int,
+    requests: itertools.count[int],
+    payloads: Sequence[bytes],
+    stop_at: float,
+    record_from: float,
+    out: Result,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     clock = time.perf_counter
@@ -92,7 +101,12 @@ async def _connection(
 
 
 async def run(
-    host: str, port: int, payloads: Sequence[bytes], *, concurrency: int, seconds: float,
+    host: str,
+    port: int,
+    payloads: Sequence[bytes],
+    *,
+    concurrency: int,
+    seconds: float,
     warmup: float = 1.0,
 ) -> Result:
     """Send ``payloads`` (each once, in order) over ``concurrency`` connections for ``warmup``
@@ -102,9 +116,11 @@ async def run(
     record_from = start + warmup
     stop_at = record_from + seconds
     counter = itertools.count()
-    await asyncio.gather(*(
-        _connection(host, port, counter, payloads, stop_at, record_from, out)
-        for _ in range(concurrency)
-    ))
+    await asyncio.gather(
+        *(
+            _connection(host, port, counter, payloads, stop_at, record_from, out)
+            for _ in range(concurrency)
+        )
+    )
     out.seconds = max(1e-9, min(time.perf_counter(), stop_at) - record_from)
     return out

@@ -58,11 +58,19 @@ def verify_invalid(key: str, users: Sequence[int]) -> list[bytes]:
 
 def approval_create(key: str, users: Sequence[int]) -> list[bytes]:
     headers = {"X-Authy-API-Key": key}
-    body = orjson.dumps({"message": "Log in to Bench Bank?",
-                         "details": {"IP": "203.0.113.7", "Browser": "Firefox"},
-                         "seconds_to_expire": 600})
-    return [render_post(f"/onetouch/json/users/{u}/approval_requests", headers, body,
-                        "application/json") for u in users]
+    body = orjson.dumps(
+        {
+            "message": "Log in to Bench Bank?",
+            "details": {"IP": "203.0.113.7", "Browser": "Firefox"},
+            "seconds_to_expire": 600,
+        }
+    )
+    return [
+        render_post(
+            f"/onetouch/json/users/{u}/approval_requests", headers, body, "application/json"
+        )
+        for u in users
+    ]
 
 
 def approval_status(key: str, uuids: Sequence[str]) -> list[bytes]:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from twostep.services import apps
 from twostep.services.runtime import Runtime
-from twostep.services.verify import generic_secret_context, seed_context
+from twostep.services.seeds import generic_secret_context, seed_context
 from twostep.store.schema import app_users, device_seeds, devices, persons, totp_secrets
 
 CHUNK = 5_000
@@ -27,15 +27,15 @@ DEVICE_PUBLIC = DEVICE_KEY.public_key().public_bytes(
 
 
 def device_seed(user: int) -> bytes:
-    return hashlib.sha1(f"device-seed-{user}".encode()).digest()  # noqa: S324 - test data
+    return hashlib.sha1(f"device-seed-{user}".encode()).digest()
 
 
 def generic_seed(user: int) -> bytes:
-    return hashlib.sha1(f"generic-seed-{user}".encode()).digest()  # noqa: S324 - test data
+    return hashlib.sha1(f"generic-seed-{user}".encode()).digest()
 
 
 def device_uuid(user: int) -> str:
-    return str(uuid.UUID(bytes=hashlib.md5(f"device-{user}".encode()).digest()))  # noqa: S324
+    return str(uuid.UUID(bytes=hashlib.md5(f"device-{user}".encode()).digest()))
 
 
 @dataclass(frozen=True)
@@ -59,31 +59,92 @@ def seed(rt: Runtime, users: int) -> Seeded:
 def _insert(tx: object, app_id: int, block: range, now: datetime) -> None:
     conn = tx.conn  # type: ignore[attr-defined]
     keyring = tx.keyring  # type: ignore[attr-defined]
-    conn.execute(persons.insert(), [
-        {"id": i, "country_code": 1, "national_number": f"2{i:09d}", "e164": f"+12{i:09d}",
-         "created_at": now} for i in block])
-    conn.execute(app_users.insert(), [
-        {"id": i, "app_id": app_id, "person_id": i, "public_id": secrets.token_hex(12),
-         "email": f"user{i}@example.com", "confirmed": True, "banned": False, "created_at": now,
-         "updated_at": now} for i in block])
-    conn.execute(devices.insert(), [
-        {"id": i, "person_id": i, "uuid": device_uuid(i), "device_type": "authy",
-         "os_type": "android", "name": f"Phone {i}", "public_key": DEVICE_PUBLIC,
-         "status": "active", "registration_method": "sms", "created_at": now} for i in block])
-    conn.execute(device_seeds.insert(), [
-        {"id": i, "device_id": i, "app_id": app_id, "last_step": -1, "created_at": now,
-         "seed": keyring.seal(device_seed(i), seed_context(i, app_id))} for i in block])
-    conn.execute(totp_secrets.insert(), [
-        {"id": i, "app_id": app_id, "person_id": i, "last_step": -1, "created_at": now,
-         "seed": keyring.seal(generic_seed(i), generic_secret_context(app_id, i))} for i in block])
+    conn.execute(
+        persons.insert(),
+        [
+            {
+                "id": i,
+                "country_code": 1,
+                "national_number": f"2{i:09d}",
+                "e164": f"+12{i:09d}",
+                "created_at": now,
+            }
+            for i in block
+        ],
+    )
+    conn.execute(
+        app_users.insert(),
+        [
+            {
+                "id": i,
+                "app_id": app_id,
+                "person_id": i,
+                "public_id": secrets.token_hex(12),
+                "email": f"user{i}@example.com",
+                "confirmed": True,
+                "banned": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in block
+        ],
+    )
+    conn.execute(
+        devices.insert(),
+        [
+            {
+                "id": i,
+                "person_id": i,
+                "uuid": device_uuid(i),
+                "device_type": "authy",
+                "os_type": "android",
+                "name": f"Phone {i}",
+                "public_key": DEVICE_PUBLIC,
+                "status": "active",
+                "registration_method": "sms",
+                "created_at": now,
+            }
+            for i in block
+        ],
+    )
+    conn.execute(
+        device_seeds.insert(),
+        [
+            {
+                "id": i,
+                "device_id": i,
+                "app_id": app_id,
+                "last_step": -1,
+                "created_at": now,
+                "seed": keyring.seal(device_seed(i), seed_context(i, app_id)),
+            }
+            for i in block
+        ],
+    )
+    conn.execute(
+        totp_secrets.insert(),
+        [
+            {
+                "id": i,
+                "app_id": app_id,
+                "person_id": i,
+                "last_step": -1,
+                "created_at": now,
+                "seed": keyring.seal(generic_seed(i), generic_secret_context(app_id, i)),
+            }
+            for i in block
+        ],
+    )
 
 
 def _fix_sequences(tx: object) -> None:
     conn = tx.conn  # type: ignore[attr-defined]
     for table in ("persons", "app_users", "devices", "device_seeds", "totp_secrets"):
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-        ))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
+        )
 
 
 def database_bytes(rt: Runtime) -> int:
@@ -92,5 +153,11 @@ def database_bytes(rt: Runtime) -> int:
         import os
 
         return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
-    return int(rt.run(lambda tx: tx.conn.execute(
-        text("SELECT pg_database_size(current_database())")).scalar_one(), write=False))
+    return int(
+        rt.run(
+            lambda tx: tx.conn.execute(
+                text("SELECT pg_database_size(current_database())")
+            ).scalar_one(),
+            write=False,
+        )
+    )

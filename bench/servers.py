@@ -36,7 +36,7 @@ class Server:
         if (os.cpu_count() or 1) > 1:
             full = ["taskset", "-c", str(SERVER_CORE), *full]
         self._log = log.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - our own commands
+        self.process = subprocess.Popen(
             full, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
         )
         self._wait_ready(log)
@@ -83,5 +83,6 @@ def twostep(env: dict[str, str], log: Path, *extra: str) -> Server:
 
 
 def baseline(env: dict[str, str], log: Path, database_url: str) -> Server:
-    return Server([sys.executable, "-m", "bench.baseline", "--database-url", database_url],
-                  env, log, "/")
+    return Server(
+        [sys.executable, "-m", "bench.baseline", "--database-url", database_url], env, log, "/"
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from twostep.core import otp
 from twostep.services.outbox import open_payload
 from twostep.services.runtime import Runtime
-from twostep.services.verify import seed_context
+from twostep.services.seeds import seed_context
 from twostep.store.schema import device_seeds, devices, outbox
 
 

@@ -9,6 +9,8 @@ Authy error code, in one table.
     │   ├── ApprovalRequestNotFound    unknown OneTouch uuid (or another application's)
     │   ├── PhoneVerificationNotFound  no pending phone verification for the number
     │   ├── RegistrationNotFound       unknown custom_user_id
+    │   ├── EnrollmentNotFound         unknown, expired, used or ended device enrolment (or link)
+    │   ├── DeviceNotFound             no such authenticator device (for this user)
     │   └── WebhookNotFound
     ├── InvalidInput
     │   ├── InvalidRequest             the request itself is malformed (body, encoding, nesting)
@@ -84,6 +86,14 @@ class RegistrationNotFound(NotFound):
 
 
 class WebhookNotFound(NotFound):
+    pass
+
+
+class EnrollmentNotFound(NotFound):
+    pass
+
+
+class DeviceNotFound(NotFound):
     pass
 
 

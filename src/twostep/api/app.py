@@ -17,8 +17,19 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from twostep.api.endpoint import error_response, respond
-from twostep.api.routes import admin, health, onetouch, tokens, users
+from twostep.api.routes import (
+    admin,
+    device,
+    device_links,
+    health,
+    onetouch,
+    phones,
+    tokens,
+    users,
+)
+from twostep.api.routes import app as application
 from twostep.api.wire.errors import envelope
+from twostep.services import stats
 from twostep.services.notify import listen_for_changes
 from twostep.services.runtime import Runtime
 
@@ -50,7 +61,17 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 
 
 def all_routes() -> list[BaseRoute]:
-    return [*health.routes, *users.routes, *tokens.routes, *onetouch.routes, *admin.routes]
+    return [
+        *health.routes,
+        *users.routes,
+        *tokens.routes,
+        *onetouch.routes,
+        *admin.routes,
+        *device_links.routes,
+        *device.routes,
+        *phones.routes,
+        *application.routes,
+    ]
 
 
 SHUTDOWN_GRACE_SECONDS = 30
@@ -71,11 +92,12 @@ def create_app(
 ) -> Starlette:
     """``background`` are async tasks run beside the app (the in-process outbox worker). At
     shutdown they are asked to stop, given time to finish their current work, then cancelled."""
+    api_calls = stats.ApiCallCounter()  # per process; written to the monthly statistics
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.notifier.bind(asyncio.get_running_loop())
-        tasks = list(background)
+        tasks = [*background, stats.flusher(api_calls)]
         if not runtime.db.is_sqlite:
             tasks.append(_listen_for_notifications)
         stop = anyio.Event()
@@ -105,4 +127,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.api_calls = api_calls
     return app

@@ -10,6 +10,7 @@ import click
 from twostep import __version__
 from twostep.cli.apps import apps_group
 from twostep.cli.db import db_group
+from twostep.cli.devices import devices_group
 from twostep.cli.providers import providers_group
 from twostep.cli.serve import serve
 from twostep.cli.worker import outbox_group, worker
@@ -30,6 +31,7 @@ cli.add_command(db_group)
 cli.add_command(apps_group)
 cli.add_command(worker)
 cli.add_command(outbox_group)
+cli.add_command(devices_group)
 cli.add_command(providers_group)
 
 

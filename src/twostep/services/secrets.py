@@ -16,9 +16,9 @@ from twostep.core import otp
 from twostep.errors import GenericTokensDisabled, NotFound
 from twostep.services.apps import App, get
 from twostep.services.runtime import Tx
+from twostep.services.seeds import GENERIC_TOKEN, generic_secret_context
 from twostep.services.users import User
 from twostep.services.users import get as get_user
-from twostep.services.verify import GENERIC_TOKEN, generic_secret_context
 from twostep.store import codes as q
 
 QR_MIN, QR_MAX, QR_DEFAULT = 100, 1000, 300

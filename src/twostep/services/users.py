@@ -13,14 +13,15 @@ from twostep.core import crypto
 from twostep.core.phone import (
     Phone,
     PhoneError,
-    from_e164,
     mask_status,
     normalise,
     plausible_number,
+    stored,
 )
 from twostep.errors import InvalidParameter, UserNotFound, UserNotValid
-from twostep.services import messages, outbox
+from twostep.services import messages, outbox, stats
 from twostep.services.apps import App
+from twostep.services.device_seeds import ensure_seeds
 from twostep.services.runtime import Tx
 from twostep.store import devices as device_q
 from twostep.store import users as q
@@ -48,7 +49,7 @@ class User:
 
 
 def _user(row: Any) -> User:
-    phone = Phone(row.country_code, row.national_number, row.e164, from_e164(row.e164).region)
+    phone = stored(row.country_code, row.national_number, row.e164)
     return User(
         row.authy_id,
         row.app_user_id,
@@ -103,7 +104,7 @@ def register(
         e164=phone.e164,
         now=tx.now,
     )
-    q.register_in_app(
+    new_to_app = q.register_in_app(
         tx.conn,
         app_id=app.id,
         person_id=person_id,
@@ -111,6 +112,9 @@ def register(
         email=address,
         now=tx.now,
     )
+    if new_to_app:
+        stats.count(tx, app.id, users=1)
+    ensure_seeds(tx, app.id, person_id)  # the person's authenticators get an account for the app
     user = get(tx, app, person_id)
     if send_install_link:
         _queue_install_link(tx, app, user)

@@ -19,16 +19,20 @@ from twostep.errors import (
     UserDoesNotExist,
     UserNotFound,
 )
-from twostep.services import audit, ratelimit
+from twostep.services import audit, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.codes import code_digest
 from twostep.services.runtime import Tx
+from twostep.services.seeds import (
+    DEVICE_TOKEN,
+    GENERIC_TOKEN,
+    generic_secret_context,
+    seed_context,
+)
 from twostep.services.users import User, get_for_update
 from twostep.store import codes as q
 from twostep.store import users as user_q
 
-DEVICE_TOKEN = otp.TotpParams(step=10, digits=7, window=3)
-GENERIC_TOKEN = otp.TotpParams(step=30, digits=6, window=1)
 SANDBOX_TOKEN = "0000000"  # noqa: S105 - the old sandbox's published magic token
 
 
@@ -84,6 +88,7 @@ def verify(
     else:
         found, device = Match.NONE, {}
     if found is Match.ACCEPTED:
+        stats.count(tx, app.id, auths=1)
         if not user.confirmed:
             user_q.set_confirmed(tx.conn, user.app_user_id, tx.now)
         audit.record(
@@ -214,12 +219,3 @@ def device_body(seed: Any) -> dict[str, Any]:
         registration_method=seed.registration_method,
         last_sync=seed.last_sync_at,
     )
-
-
-def seed_context(device_id: int, app_id: int) -> str:
-    """Associated data binding a sealed device seed to its device and application."""
-    return f"device_seeds:{device_id}:{app_id}"
-
-
-def generic_secret_context(app_id: int, person_id: int) -> str:
-    return f"totp_secrets:{app_id}:{person_id}"

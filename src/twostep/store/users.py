@@ -50,8 +50,9 @@ def person_id_for(
 
 def register_in_app(
     conn: Connection, *, app_id: int, person_id: int, public_id: str, email: str, now: datetime
-) -> None:
-    """Add the person to the app, or refresh an existing registration (new email, undeleted)."""
+) -> bool:
+    """Add the person to the app, or refresh an existing registration (new email, undeleted).
+    True if the person is new to the app."""
     inserted = insert_ignore(
         conn,
         app_users,
@@ -73,6 +74,7 @@ def register_in_app(
             .where(app_users.c.app_id == app_id, app_users.c.person_id == person_id)
             .values(email=email, updated_at=now, deleted_at=None, purge_after=None)
         )
+    return inserted
 
 
 class UserRow(NamedTuple):

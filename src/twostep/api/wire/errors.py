@@ -48,6 +48,8 @@ TABLE: dict[type[Exception], ErrorSpec] = {
     ),
     e.RegistrationNotFound: ErrorSpec(404, "60035", _const("Registration request not found")),
     e.WebhookNotFound: ErrorSpec(404, "60100", _const("Webhook not found")),
+    e.EnrollmentNotFound: ErrorSpec(404, "60035", _const("Enrollment not found")),
+    e.DeviceNotFound: ErrorSpec(404, "60051", _const("Device not found for this user")),
     e.NotFound: ErrorSpec(404, "60000", lambda x: str(x) or "Not found"),
     e.InvalidRequest: ErrorSpec(400, "60002", lambda x: x.detail),
     e.InvalidEncoding: ErrorSpec(400, "60005", _const("Invalid encoding")),

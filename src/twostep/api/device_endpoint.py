@@ -1,0 +1,184 @@
+"""Glue for the device protocol (/device/v1, docs/device-protocol.md): JSON in and out, Authy error
+envelopes. A signed endpoint reads the raw body once, then checks the signature and runs its
+handler in one transaction in a worker thread (the nonce is recorded even when the handler refuses).
+Unsigned endpoints (enrolment) run their handler the same way, without a device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from twostep.api.endpoint import (
+    RECHECK_SECONDS,
+    Body,
+    error_response,
+    read_body,
+    respond,
+    runtime_of,
+)
+from twostep.api.wire import decode
+from twostep.api.wire.params import Params
+from twostep.services import device_auth, device_inbox
+from twostep.services.device_auth import ACTIVE, SignedRequest
+from twostep.services.device_model import Device
+from twostep.services.runtime import Runtime, Tx
+
+T = TypeVar("T")
+Result = Body | tuple[int, Body]  # a body (200) or a status and a body
+
+
+@dataclass(slots=True)
+class DeviceCall:
+    """What a signed handler sees: the transaction, the authenticated device, the parameters (query
+    string and JSON body) and the path parameters."""
+
+    tx: Tx
+    device: Device
+    params: Params
+    path: dict[str, str]
+
+
+@dataclass(slots=True)
+class PublicCall:
+    tx: Tx
+    params: Params
+    path: dict[str, str]
+    client_ip: str | None
+
+
+@dataclass(slots=True)
+class Prepared:
+    rt: Runtime
+    signed: SignedRequest
+    params: Params
+    path: dict[str, str]
+
+    def run(self, handler: Callable[[DeviceCall], T], allow: Collection[str] = ACTIVE) -> T:
+        def unit(tx: Tx) -> T:
+            return device_auth.run_signed(
+                tx,
+                self.signed,
+                lambda device: handler(DeviceCall(tx, device, self.params, self.path)),
+                allow=allow,
+            )
+
+        result: T = self.rt.run(unit)
+        return result
+
+
+def _target(request: Request) -> str:
+    """The path with the query string exactly as sent: what the device signed."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _params(request: Request, body: bytes, rt: Runtime) -> Params:
+    s = rt.settings
+    limits = decode.Limits(max_params=s.max_params, max_depth=s.max_param_depth)
+    query = decode.nest(decode.parse_query(request.scope["query_string"], limits), limits)
+    given = decode.decode_body(request.headers.get("content-type", ""), body, limits)
+    return Params(decode.merge(query, given), s.max_string_length)
+
+
+async def prepare(request: Request) -> Prepared:
+    rt = runtime_of(request)
+    body = await read_body(request, rt.settings.max_body_bytes)
+    headers = request.headers
+    signed = SignedRequest(
+        method=request.method,
+        target=_target(request),
+        body=body,
+        device=headers.get("x-twostep-device"),
+        timestamp=headers.get("x-twostep-timestamp"),
+        nonce=headers.get("x-twostep-nonce"),
+        signature=headers.get("x-twostep-signature"),
+    )
+    path = {k: str(v) for k, v in request.path_params.items()}
+    return Prepared(rt, signed, _params(request, body, rt), path)
+
+
+def reply(result: Result) -> Response:
+    status, body = result if isinstance(result, tuple) else (200, result)
+    return respond(status, body, "json")
+
+
+def device_endpoint(
+    handler: Callable[[DeviceCall], Result], *, allow: Collection[str] = ACTIVE
+) -> Callable[[Request], Any]:
+    """A signed endpoint; ``allow`` lists the device statuses it accepts (active by default)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            prepared = await prepare(request)
+            result = await anyio.to_thread.run_sync(prepared.run, handler, allow)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            return error_response(exc, "json")
+        return reply(result)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def device_public(handler: Callable[[PublicCall], Result]) -> Callable[[Request], Any]:
+    """An unsigned device endpoint (enrolment): the handler runs in one writing transaction."""
+
+    async def endpoint(request: Request) -> Response:
+        rt = runtime_of(request)
+        try:
+            body = await read_body(request, rt.settings.max_body_bytes)
+            params = _params(request, body, rt)
+            path = {k: str(v) for k, v in request.path_params.items()}
+            ip = request.client.host if request.client else None
+            result = await anyio.to_thread.run_sync(
+                lambda: rt.run(lambda tx: handler(PublicCall(tx, params, path, ip)))
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            return error_response(exc, "json")
+        return reply(result)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+Read = Callable[[Tx, Device, Params], Body]
+
+
+def device_long_poll(read: Read, ready: Callable[[Body], bool]) -> Callable[[Request], Any]:
+    """A signed read with the ``wait=N`` extension: while ``ready(body)`` is false, wait up to N
+    seconds (at most ``long_poll_max_seconds``) for the device's person to be announced
+    (``person:{id}``), re-reading at least every second, then answer with the fresh state. The
+    signature is checked once; later reads only make sure the device is still active."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            prepared = await prepare(request)
+            rt, params = prepared.rt, prepared.params
+            limit = rt.settings.long_poll_max_seconds
+            wait = params.integer("wait", minimum=0, maximum=limit) or 0
+            deadline = anyio.current_time() + wait
+            device, body = await anyio.to_thread.run_sync(
+                prepared.run, lambda call: (call.device, read(call.tx, call.device, params))
+            )
+
+            def again(tx: Tx) -> Body:
+                return read(tx, device_inbox.still_active(tx, device.id), params)
+
+            while not ready(body):
+                remaining = deadline - anyio.current_time()
+                if remaining <= 0:
+                    break
+                topic = f"person:{device.person_id}"
+                await rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
+                body = await anyio.to_thread.run_sync(lambda: rt.run(again, write=False))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            return error_response(exc, "json")
+        return reply(body)
+
+    endpoint.__name__ = read.__name__
+    return endpoint
