@@ -353,3 +353,48 @@ app_monthly_stats = Table(
     Column("calls", BigInteger, nullable=False),
     Column("users", BigInteger, nullable=False),
 )
+
+# --- webhooks (spec §6) and worker liveness ----------------------------------------------------------
+
+# The dashboard credentials of an application: the account "access key" and the API signing key
+# that signs webhook-management requests. Both sealed: operators can show them again.
+dashboard_keys = Table(
+    "dashboard_keys",
+    metadata,
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("access_key", Text, nullable=False),  # sealed
+    Column("signing_key", Text, nullable=False),  # sealed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("rotated_at", UTCDateTime),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(34), nullable=False, unique=True),  # "WH" + 32 hex
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("signing_key", Text, nullable=False),  # sealed "WSK_…"
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Nonces of signed dashboard-API requests, kept for the replay window.
+api_nonces = Table(
+    "api_nonces",
+    metadata,
+    Column("app_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+)
+
+# Each worker process records that it is alive (for /readyz and metrics).
+worker_heartbeats = Table(
+    "worker_heartbeats",
+    metadata,
+    Column("name", String(128), primary_key=True),  # host:pid
+    Column("at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+)
