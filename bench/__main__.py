@@ -67,13 +67,18 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
     out: dict[str, Any] = {"database": kind, "users": args.users, "runs": {}}
     users = scenarios.Users(args.users)
     rate = 20_000  # generous upper bound on requests/s, to size each run's payload list
-    per_run = int(rate * (args.seconds + 1))
+    per_run = min(args.users // 2, int(rate * (args.seconds + 1)))
     twostep = servers.twostep(env, workdir / f"twostep-{kind}.log")
     baseline = servers.baseline(env, workdir / f"baseline-{kind}.log", url)
     try:
         for concurrency in args.concurrency:
 
-            def record(name: str, server: servers.Server, payloads: list[bytes]) -> loadgen.Result:
+            def record(
+                name: str,
+                server: servers.Server,
+                payloads: list[bytes],
+                concurrency: int = concurrency,
+            ) -> loadgen.Result:
                 result = drive(server.port, payloads, concurrency, args.seconds)
                 out["runs"][f"{name}@{concurrency}"] = result.summary()
                 print(

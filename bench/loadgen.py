@@ -26,7 +26,7 @@ class Result:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
-        """Latency in milliseconds at percentile ``p`` (0–100)."""
+        """Latency in milliseconds at percentile ``p`` (0-100)."""
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
@@ -66,6 +66,7 @@ def render_post(path: str, headers: dict[str, str], body: bytes, content_type: s
 async def _connection(
     host: str,
     port: int,
+    *,
     requests: itertools.count[int],
     payloads: Sequence[bytes],
     stop_at: float,
@@ -118,7 +119,15 @@ async def run(
     counter = itertools.count()
     await asyncio.gather(
         *(
-            _connection(host, port, counter, payloads, stop_at, record_from, out)
+            _connection(
+                host,
+                port,
+                requests=counter,
+                payloads=payloads,
+                stop_at=stop_at,
+                record_from=record_from,
+                out=out,
+            )
             for _ in range(concurrency)
         )
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -17,21 +17,22 @@ from twostep.core import otp
 
 @dataclass
 class Users:
-    """Hands out user numbers in turn; a user comes back only after their last token's step has
-    passed, so a valid token is never a replay."""
+    """Hands out user numbers in turn; a user comes back only when the 10-second step of the token
+    it was last given has passed, so a valid token is never a replay."""
 
     count: int
     cursor: int = 1
-    wrapped_at: float = 0.0
+    taken_at: dict[int, float] = field(default_factory=dict)
 
     def take(self, n: int) -> list[int]:
         taken = []
         for _ in range(min(n, self.count)):
             if self.cursor > self.count:
-                wait = 11.0 - (time.time() - self.wrapped_at)
-                if wait > 0:
-                    time.sleep(wait)
-                self.cursor, self.wrapped_at = 1, time.time()
+                self.cursor = 1
+            last = self.taken_at.get(self.cursor)
+            if last is not None and time.time() // 10 <= last // 10:
+                time.sleep(10 - time.time() % 10 + 0.05)  # into the next step
+            self.taken_at[self.cursor] = time.time()
             taken.append(self.cursor)
             self.cursor += 1
         return taken

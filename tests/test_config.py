@@ -79,3 +79,30 @@ def test_production_mode_refuses_insecure_defaults(monkeypatch: pytest.MonkeyPat
     s = load_settings()
     assert not s.embedded
     assert not s.runs_worker_in_process
+
+
+def test_master_key_files_must_not_be_open_to_others(tmp_path: Path) -> None:
+    from twostep.core.crypto import CryptoError, format_master_key, new_key
+    from twostep.services.keys import read_master_key
+
+    path = tmp_path / "master.key"
+    key = new_key()
+    path.write_text(format_master_key(key))
+    for mode, ok in ((0o600, True), (0o640, True), (0o644, False), (0o660, False), (0o666, False)):
+        path.chmod(mode)
+        if ok:
+            assert read_master_key(None, path, create=False) == key
+        else:
+            with pytest.raises(CryptoError, match="open to others"):
+                read_master_key(None, path, create=False)
+
+
+def test_a_wrong_master_key_is_a_clear_configuration_error(tmp_path: Path) -> None:
+    from twostep.core.crypto import format_master_key, new_key
+    from twostep.services.bootstrap import build_runtime
+
+    first = load_settings(data_dir=tmp_path, master_key=format_master_key(new_key()))
+    build_runtime(first).db.dispose()
+    wrong = load_settings(data_dir=tmp_path, master_key=format_master_key(new_key()))
+    with pytest.raises(ConfigError, match="master key does not open"):
+        build_runtime(wrong)

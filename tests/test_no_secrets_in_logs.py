@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -11,6 +13,7 @@ from starlette.testclient import TestClient
 from tests.api.helpers import headers, register
 from tests.factories import add_device, last_code
 from tests.support import TEST_MASTER_KEY
+from twostep.api.app import create_app
 from twostep.core import otp
 from twostep.delivery.base import DeliveryResult
 from twostep.logs import configure_logging
@@ -20,6 +23,8 @@ from twostep.services.jobs import Job
 from twostep.services.runtime import Runtime
 from twostep.worker.dispatch import Dispatcher
 from twostep.worker.runner import Worker
+
+VERIFY_ROUTE = "/protected/{format}/verify/{token}/{authy_id}"
 
 
 async def failing(_job: Job) -> DeliveryResult:
@@ -69,3 +74,46 @@ def test_a_full_flow_at_debug_level_logs_no_secret(
         TEST_MASTER_KEY,
     ):
         assert secret not in logged
+
+
+def test_access_log_request_ids_and_metrics_hold_no_secret(
+    runtime: Runtime,
+    test_app: tuple[App, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Access lines and metrics name route templates, never the raw path (tokens, ids) or the
+    query string (Authy clients may put the API key there)."""
+    app, key = test_app
+    observed = replace(
+        runtime,
+        settings=runtime.settings.model_copy(update={"access_log": True, "metrics_enabled": True}),
+    )
+    client = TestClient(create_app(observed), raise_server_exceptions=False)
+    configure_logging(json_lines=True, level=logging.DEBUG)
+    user = register(client, key)
+    client.get(f"/protected/json/sms/{user}", params={"api_key": key})
+    code = last_code(runtime)
+    _device, seed = add_device(runtime, user, app.id)
+    token = otp.totp(seed, runtime.clock.time(), 10, 7)
+    for path in (
+        f"/protected/json/verify/{code}/{user}",
+        f"/protected/json/verify/{token}/{user}",
+        f"/protected/json/verify/{code}/{user}/trailing",  # no route: "unmatched"
+    ):
+        client.get(path, params={"api_key": key}, headers={"X-Request-Id": "rid-1"})
+    scraped = client.get("/metrics").text
+
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("{") and "httpx2" not in line
+    ]
+    access = [x for x in lines if x["logger"] == "twostep.access"]
+    assert len(access) == 6
+    assert {x["request_id"] for x in access[2:5]} == {"rid-1"}
+    assert [x["route"] for x in access[2:5]] == [VERIFY_ROUTE, VERIFY_ROUTE, "unmatched"]
+    assert all(x.get("request_id") for x in lines)  # every line was written during a request
+    logged = json.dumps(lines)
+    for secret in (key, code, token, seed.hex(), "api_key", "trailing", TEST_MASTER_KEY):
+        assert secret not in logged
+        assert secret not in scraped

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(16, ge=1, le=512)
     db_busy_timeout_ms: int = Field(10_000, ge=0)
 
+    # observability (docs/deployment.md, section 11)
+    access_log: bool = False  # one JSON line per request: costs time on the hot path
+    metrics_enabled: bool = False  # GET /metrics (Prometheus)
+    metrics_token: SecretStr | None = None  # when set, /metrics requires "Bearer <token>"
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)  # `twostep worker` exposition
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:

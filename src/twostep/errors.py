@@ -31,6 +31,8 @@ Authy error code, in one table.
     ├── OneTouchUnregisteredUser       no authenticator device to send an approval request to
     ├── InvalidSignature               a signed device request did not verify
     ├── InvalidPin                     wrong device-enrolment PIN
+    ├── InvalidAccessKey               dashboard API request without the right access key
+    ├── WebhookInvalid                 a webhook that cannot be created (bad url, events…)
     └── ApprovalRequestNotPending
 """
 
@@ -187,6 +189,16 @@ class InvalidSignature(TwoStepError):
 
 class InvalidPin(TwoStepError):
     pass
+
+
+class InvalidAccessKey(TwoStepError):
+    """A dashboard/webhooks API request without the application's access key."""
+
+
+class WebhookInvalid(TwoStepError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 class PhoneVerificationIncorrect(TwoStepError):

@@ -378,6 +378,7 @@ def test_messages_are_counted_and_events_recorded(
     check(client, app_key, "0000" if code != "0000" else "1111")
     check(client, app_key, code)
     check(client, app_key, code)
+    stats.flush(runtime)
     month = runtime.run(lambda tx: stats.monthly(tx, app_id)).months[-1]
     assert (month.sms, month.calls) == (1, 1)
 

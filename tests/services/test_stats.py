@@ -29,14 +29,21 @@ def test_last_months_cross_the_year() -> None:
     assert [stats.MonthStats(2026, m).month_name for m in (1, 12)] == ["January", "December"]
 
 
+def counted(runtime: Runtime, **deltas: int) -> None:
+    """Count in a transaction, then write the counts as the periodic flush does."""
+    app_id = deltas.pop("app_id")
+    runtime.run(lambda tx: stats.count(tx, app_id, **deltas))
+    stats.flush(runtime)
+
+
 def test_count_accumulates_per_month(runtime: Runtime, app_id: int, clock: FrozenClock) -> None:
-    runtime.run(lambda tx: stats.count(tx, app_id))  # nothing to add: no row
+    counted(runtime, app_id=app_id)  # nothing to add: no row
     assert month(runtime, app_id) == stats.MonthStats(2025, 11)
-    runtime.run(lambda tx: stats.count(tx, app_id, api_calls=2, auths=1))
-    runtime.run(lambda tx: stats.count(tx, app_id, api_calls=3, sms=1, calls=2, users=1))
+    counted(runtime, app_id=app_id, api_calls=2, auths=1)
+    counted(runtime, app_id=app_id, api_calls=3, sms=1, calls=2, users=1)
     assert month(runtime, app_id) == stats.MonthStats(2025, 11, 5, 1, 1, 2, 1)
     clock.set(datetime(2025, 12, 1, tzinfo=UTC).timestamp())  # UTC months
-    runtime.run(lambda tx: stats.count(tx, app_id, auths=4))
+    counted(runtime, app_id=app_id, auths=4)
     assert month(runtime, app_id) == stats.MonthStats(2025, 12, auths=4)
     assert month(runtime, app_id, -2) == stats.MonthStats(2025, 11, 5, 1, 1, 2, 1)
 
@@ -48,27 +55,17 @@ def test_count_rolls_back_with_its_transaction(runtime: Runtime, app_id: int) ->
 
     with pytest.raises(RuntimeError):
         runtime.run(fail)
+    assert runtime.counters.pending() == {}
+    stats.flush(runtime)
     assert month(runtime, app_id).auths == 0
 
 
-def test_concurrent_increments_are_not_lost(runtime: Runtime, app_id: int) -> None:
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            for _ in range(15):
-                runtime.run(lambda tx: stats.count(tx, app_id, api_calls=1, sms=2))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    found = month(runtime, app_id)
-    assert (found.api_calls, found.sms) == (90, 180)
+def test_counts_wait_for_their_flush(runtime: Runtime, app_id: int) -> None:
+    runtime.run(lambda tx: stats.count(tx, app_id, sms=2))
+    assert runtime.counters.pending() == {app_id: {"sms": 2}}
+    assert month(runtime, app_id).sms == 0  # no request writes a counter row
+    assert stats.flush(runtime) == 2
+    assert month(runtime, app_id).sms == 2
 
 
 def test_total_users_counts_registered_users(runtime: Runtime) -> None:
@@ -91,74 +88,77 @@ def test_total_users_counts_registered_users(runtime: Runtime) -> None:
     assert runtime.run(lambda tx: stats.monthly(tx, other.id)).total_users == 0
 
 
-def test_api_call_counter_is_thread_safe_and_flushes(runtime: Runtime, app_id: int) -> None:
+def test_counters_are_thread_safe_and_flush(runtime: Runtime, app_id: int) -> None:
     other = new_app(runtime, "Other")[0].id
-    counter = stats.ApiCallCounter()
+    counters = runtime.counters
 
     def work() -> None:
         for i in range(1000):
-            counter.add(app_id if i % 4 else other)
+            counters.add(app_id if i % 4 else other, api_calls=1, sms=i % 2)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert counter.pending() == {app_id: 6000, other: 2000}
-    assert counter.flush(runtime) == 8000
-    assert counter.pending() == {}
-    assert counter.flush(runtime) == 0
-    assert month(runtime, app_id).api_calls == 6000
+    assert counters.pending() == {
+        app_id: {"api_calls": 6000, "sms": 4000},
+        other: {"api_calls": 2000},
+    }
+    assert stats.flush(runtime) == 12000
+    assert counters.pending() == {}
+    assert stats.flush(runtime) == 0
+    assert (month(runtime, app_id).api_calls, month(runtime, app_id).sms) == (6000, 4000)
     assert month(runtime, other).api_calls == 2000
-    counter.add(app_id, 5)
-    counter.flush(runtime)
+    counters.add(app_id, api_calls=5)
+    stats.flush(runtime)
     assert month(runtime, app_id).api_calls == 6005
+    with pytest.raises(ValueError, match="unknown"):
+        counters.add(app_id, logins=1)
 
 
 def test_a_failed_flush_keeps_its_increments(
     runtime: Runtime, app_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counter = stats.ApiCallCounter()
-    counter.add(app_id, 3)
+    counters = runtime.counters
+    counters.add(app_id, api_calls=3)
     real_run = runtime.run
 
     def broken(fn: Any, *, write: bool = True) -> Any:
-        counter.add(app_id, 2)  # a request counted while the flush is under way
+        counters.add(app_id, api_calls=2)  # a request counted while the flush is under way
         raise ConnectionError("database down")
 
     monkeypatch.setattr(runtime, "run", broken)
     with pytest.raises(ConnectionError):
-        counter.flush(runtime)
-    assert counter.pending() == {app_id: 5}
+        stats.flush(runtime)
+    assert counters.pending() == {app_id: {"api_calls": 5}}
     monkeypatch.setattr(runtime, "run", real_run)
-    assert counter.flush(runtime) == 5
+    assert stats.flush(runtime) == 5
     assert month(runtime, app_id).api_calls == 5
 
 
-def test_calls_of_vanished_applications_are_dropped(runtime: Runtime, app_id: int) -> None:
-    counter = stats.ApiCallCounter()
-    counter.add(987654, 4)
-    counter.add(app_id, 1)
-    assert counter.flush(runtime) == 1
-    assert counter.pending() == {}
+def test_counts_of_vanished_applications_are_dropped(runtime: Runtime, app_id: int) -> None:
+    runtime.counters.add(987654, api_calls=4)
+    runtime.counters.add(app_id, api_calls=1)
+    assert stats.flush(runtime) == 1
+    assert runtime.counters.pending() == {}
     assert month(runtime, app_id).api_calls == 1
 
 
 def test_flusher_runs_periodically_and_at_stop(runtime: Runtime, app_id: int) -> None:
-    counter = stats.ApiCallCounter()
-    task = stats.flusher(counter, interval=0.05)
+    task = stats.flusher(interval=0.05)
 
     async def go() -> int:
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(task, runtime, stop)
-            counter.add(app_id, 2)
+            runtime.counters.add(app_id, api_calls=2)
             with anyio.fail_after(10):  # written without being asked
                 while month(runtime, app_id).api_calls != 2:  # noqa: ASYNC110 - polls the database
                     await anyio.sleep(0.01)
-            counter.add(app_id, 3)
+            runtime.counters.add(app_id, api_calls=3)
             stop.set()
         return month(runtime, app_id).api_calls
 
     assert anyio.run(go) == 5  # the last increments were written when it stopped
-    assert counter.pending() == {}
+    assert runtime.counters.pending() == {}

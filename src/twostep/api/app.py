@@ -17,8 +17,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from twostep.api.endpoint import error_response, respond
+from twostep.api.observe import ObservedApp
 from twostep.api.routes import (
     admin,
+    dashboard,
     device,
     device_links,
     health,
@@ -71,6 +73,7 @@ def all_routes() -> list[BaseRoute]:
         *device.routes,
         *phones.routes,
         *application.routes,
+        *dashboard.routes,
     ]
 
 
@@ -92,12 +95,11 @@ def create_app(
 ) -> Starlette:
     """``background`` are async tasks run beside the app (the in-process outbox worker). At
     shutdown they are asked to stop, given time to finish their current work, then cancelled."""
-    api_calls = stats.ApiCallCounter()  # per process; written to the monthly statistics
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.notifier.bind(asyncio.get_running_loop())
-        tasks = [*background, stats.flusher(api_calls)]
+        tasks = [*background, stats.flusher()]
         if not runtime.db.is_sqlite:
             tasks.append(_listen_for_notifications)
         stop = anyio.Event()
@@ -121,11 +123,13 @@ def create_app(
                         await done.wait()
                 tg.cancel_scope.cancel()
 
-    app = Starlette(
+    app = ObservedApp(
         routes=all_routes(),
         exception_handlers={HTTPException: _http_error, Exception: _unhandled},
         lifespan=lifespan,
+        access_log=runtime.settings.access_log,
+        record_metrics=runtime.settings.metrics_enabled,
     )
     app.state.runtime = runtime
-    app.state.api_calls = api_calls
+    app.state.in_process_worker = bool(background)  # /readyz then requires its heartbeat
     return app

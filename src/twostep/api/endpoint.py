@@ -21,7 +21,6 @@ from twostep.errors import NotFound, PayloadTooLarge, TwoStepError
 from twostep.services import apps
 from twostep.services.apps import App
 from twostep.services.runtime import Runtime, Tx
-from twostep.services.stats import ApiCallCounter
 
 log = logging.getLogger("twostep.api")
 
@@ -97,13 +96,11 @@ class Prepared:
     path: dict[str, str]
     fmt: str
     client_ip: str | None
-    api_calls: ApiCallCounter | None
 
     def run(self, handler: Handler, write: bool) -> Body:
         def unit(tx: Tx) -> Body:
             app = apps.authenticate(tx, self.key)
-            if self.api_calls is not None:
-                self.api_calls.add(app.id)
+            self.rt.counters.add(app.id, api_calls=1)
             return handler(Call(tx, app, self.params, self.path, self.fmt, self.client_ip))
 
         result: Body = self.rt.run(unit, write=write)
@@ -120,7 +117,6 @@ async def prepare(request: Request, fmt: str) -> Prepared:
         {k: str(v) for k, v in request.path_params.items()},
         fmt,
         request.client.host if request.client else None,
-        getattr(request.app.state, "api_calls", None),
     )
 
 

@@ -8,7 +8,7 @@ import click
 
 from twostep.cli.common import config_option, emit_json, emit_table, json_option, opened_runtime
 from twostep.errors import NotFound
-from twostep.services import apps
+from twostep.services import apps, webhooks
 from twostep.services.apps import SETTING_NAMES, SettingError
 from twostep.services.runtime import Tx
 
@@ -137,3 +137,32 @@ def set_settings(
     else:
         for key in changes:
             click.echo(f"{key} = {apps.describe(updated)[key if key != 'name' else 'name']}")
+
+
+@apps_group.command("keys")
+@click.argument("app")
+@click.option(
+    "--rotate",
+    type=click.Choice(["access_key", "signing_key"]),
+    default=None,
+    help="Replace one of the two keys first.",
+)
+@json_option
+@config_option
+def dashboard_keys(app: str, rotate: str | None, as_json: bool, config_file: Path | None) -> None:
+    """Show the access key and API signing key of the webhooks API (created on first use)."""
+    with opened_runtime(config_file) as rt:
+
+        def unit(tx: Tx) -> webhooks.DashboardKeys:
+            found = apps.find(tx, app)
+            return webhooks.rotate(tx, found, rotate) if rotate else webhooks.keys(tx, found)
+
+        try:
+            keys = rt.run(unit)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit_json({"access_key": keys.access_key, "signing_key": keys.signing_key})
+        return
+    click.echo(f"access_key:  {keys.access_key}")
+    click.echo(f"signing_key: {keys.signing_key}")

@@ -9,6 +9,7 @@ import click
 
 from twostep import __version__
 from twostep.cli.apps import apps_group
+from twostep.cli.authenticator import authenticator_group
 from twostep.cli.db import db_group
 from twostep.cli.devices import devices_group
 from twostep.cli.providers import providers_group
@@ -33,6 +34,7 @@ cli.add_command(worker)
 cli.add_command(outbox_group)
 cli.add_command(devices_group)
 cli.add_command(providers_group)
+cli.add_command(authenticator_group)
 
 
 def main() -> None:

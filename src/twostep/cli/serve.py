@@ -9,7 +9,7 @@ from typing import Any
 import click
 import uvicorn
 
-from twostep import __version__
+from twostep import __version__, metrics
 from twostep.cli.common import config_option, settings_from
 from twostep.config import ConfigError, Settings
 from twostep.services.bootstrap import build_runtime, first_run_info
@@ -80,9 +80,13 @@ def serve(
         from twostep.api.app import create_app
         from twostep.worker.embedded import background_tasks
 
+        if metrics.multiprocess():  # PROMETHEUS_MULTIPROC_DIR set: drop an earlier run's files
+            metrics.prepare_multiprocess_dir()
         uvicorn.run(create_app(runtime, background=background_tasks(settings)), **common)
         return
     runtime.db.dispose()
+    # Every process records its metrics in a shared directory, read by whichever answers a scrape.
+    cleanup = metrics.prepare_multiprocess_dir() if settings.metrics_enabled else lambda: None
     # Child processes rebuild settings from the environment: pass the command-line overrides on.
     os.environ["TWOSTEP_HOST"] = settings.host
     os.environ["TWOSTEP_PORT"] = str(settings.port)
@@ -90,4 +94,9 @@ def serve(
         os.environ["TWOSTEP_CONFIG"] = str(config_file)
     if settings.run_worker is not None:
         os.environ["TWOSTEP_RUN_WORKER"] = "true" if settings.run_worker else "false"
-    uvicorn.run("twostep.api.factory:create_from_env", factory=True, workers=processes, **common)
+    try:
+        uvicorn.run(
+            "twostep.api.factory:create_from_env", factory=True, workers=processes, **common
+        )
+    finally:
+        cleanup()

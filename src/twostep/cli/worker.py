@@ -34,12 +34,29 @@ async def _run_until_signalled(rt: Runtime) -> None:
 
 
 @click.command("worker")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve Prometheus metrics on this port, at TWOSTEP_HOST (TWOSTEP_WORKER_METRICS_PORT).",
+)
 @config_option
-def worker(config_file: Path | None) -> None:
+def worker(metrics_port: int | None, config_file: Path | None) -> None:
     """Deliver outbox jobs (SMS, calls, email, pushes, callbacks, webhooks) until stopped."""
+    from contextlib import nullcontext
+
+    from twostep.worker.metrics_http import MetricsServer
+
     with opened_runtime(config_file) as rt:
-        click.echo("worker started; Ctrl-C or SIGTERM stops it after the jobs in flight", err=True)
-        anyio.run(_run_until_signalled, rt)
+        port = metrics_port or rt.settings.worker_metrics_port
+        server = MetricsServer(rt, rt.settings.host, port) if port else nullcontext()
+        with server:
+            if port:
+                click.echo(f"metrics on http://{rt.settings.host}:{port}/metrics", err=True)
+            click.echo(
+                "worker started; Ctrl-C or SIGTERM stops it after the jobs in flight", err=True
+            )
+            anyio.run(_run_until_signalled, rt)
 
 
 @click.group("outbox")

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from twostep import metrics
 from twostep.core import crypto, signing
 from twostep.errors import (
     ApprovalRequestNotFound,
@@ -21,7 +22,7 @@ from twostep.errors import (
     OneTouchUnregisteredUser,
     RateLimited,
 )
-from twostep.services import audit, callbacks, outbox
+from twostep.services import audit, callbacks, events, outbox
 from twostep.services.apps import App
 from twostep.services.device_model import Device
 from twostep.services.runtime import Tx
@@ -169,6 +170,7 @@ def create(tx: Tx, app: App, authy_id: object, new: NewRequest) -> Created:
     audit.record(
         tx, "approval_created", app_id=app.id, person_id=user.authy_id, detail=request_uuid
     )
+    metrics.approval(tx, "created")
     return Created(request_uuid, number)
 
 
@@ -289,6 +291,24 @@ def answer(
     ):
         raise ApprovalRequestNotPending(uuid, "answered")
     callbacks.queue_onetouch(tx, row, callbacks.Answer(device, status, signature, signed_at))
+    metrics.approval(tx, status)
+    events.emit(
+        tx,
+        row.app_id,
+        "one_touch_request_responded",
+        {
+            "user": events.user_object(row.person_id),
+            "onetouch_request": {
+                "s_status": status,
+                "s_uuid": uuid,
+                "i_seconds_to_expire": row.seconds_to_expire,
+                "i_expiration_timestamp": int(row.expires_at.timestamp()) if row.expires_at else 0,
+                "s_device_geolocation": "",
+                "s_device_signing_time": str(signed_at),
+                "s_errors": reason or "",
+            },
+        },
+    )
     tx.announce(f"approval:{uuid}")
     audit.record(
         tx,
@@ -307,6 +327,7 @@ def mark_notified(tx: Tx, uuid: str) -> None:
 
 def expire_due(tx: Tx) -> int:
     expired = q.expire_due(tx.conn, tx.now)
+    metrics.approval(tx, "expired", len(expired))
     for row in expired:
         tx.announce(f"approval:{row.uuid}")
     return len(expired)

@@ -90,7 +90,14 @@ def build_runtime(
     db = open_database(settings)
     if migrate_schema:
         prepare_schema(settings, db)
-    keyring = load_keyring(db, master_key(settings))
+    try:
+        keyring = load_keyring(db, master_key(settings))
+    except CryptoError as exc:
+        db.dispose()
+        raise ConfigError(
+            f"the master key does not open this database's data keys ({exc}): is it the key "
+            "this database was created with?"
+        ) from None
     return Runtime(
         settings=settings,
         clock=clock or SystemClock(),

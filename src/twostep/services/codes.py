@@ -10,7 +10,7 @@ from typing import Literal
 from twostep.core import codes
 from twostep.core.phone import mask_cellphone
 from twostep.errors import FeatureDisabled
-from twostep.services import messages, outbox, ratelimit, stats
+from twostep.services import events, messages, outbox, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.runtime import Tx
 from twostep.services.users import User, get
@@ -84,10 +84,11 @@ def send(
         expires_at=tx.now + timedelta(seconds=tx.settings.code_ttl_seconds),
     )
     draft = Draft(app, user, language, code, action_message)
+    events.for_user(tx, user, "totp_token_sent", totp_token={"s_channel": channel})
     if channel == "email":
         return SendOutcome(masked, email=user.email, email_id="EM" + _queue_email(tx, draft))
     _queue_phone(tx, draft, channel)
-    stats.count(tx, app.id, sms=1) if channel == "sms" else stats.count(tx, app.id, calls=1)
+    stats.count(tx, app.id, **{"sms" if channel == "sms" else "calls": 1})
     return SendOutcome(masked)
 
 

@@ -28,7 +28,16 @@ from twostep.errors import (
     InvalidPin,
     UserNotFound,
 )
-from twostep.services import audit, device_seeds, devices, messages, outbox, ratelimit, recovery
+from twostep.services import (
+    audit,
+    device_seeds,
+    devices,
+    events,
+    messages,
+    outbox,
+    ratelimit,
+    recovery,
+)
 from twostep.services.apps import App
 from twostep.services.device_model import Device
 from twostep.services.devices import NewDevice
@@ -167,7 +176,19 @@ def confirm(tx: Tx, enrollment_id: str, pin: str, new: NewDevice, ip: str | None
     audit.record(
         tx, "device_enrolled", person_id=person_id, detail=f"{device.uuid} method={row.method}"
     )
+    _registered(tx, device, person_id)
     return Enrolled(row.public_id, "completed", device, device_seeds.accounts(tx, device.id), None)
+
+
+def _registered(tx: Tx, device: Device, person_id: int) -> None:
+    """Tell every application the new device serves (webhook ``device_registration_completed``)."""
+    events.for_person(
+        tx,
+        person_id,
+        device_q.app_ids_for_device(tx.conn, device.id),
+        "device_registration_completed",
+        device={"s_uuid": device.uuid, "s_os_type": device.os_type, "i_id": device.id},
+    )
 
 
 # --- enrolment links ----------------------------------------------------------------------------
@@ -236,6 +257,7 @@ def redeem_link(tx: Tx, token: str, new: NewDevice, ip: str | None) -> Enrolled:
         person_id=person_id,
         detail=f"{device.uuid} method=link",
     )
+    _registered(tx, device, person_id)
     return Enrolled(row.public_id, "completed", device, device_seeds.accounts(tx, device.id), None)
 
 

@@ -48,8 +48,12 @@ def read_master_key(value: str | None, path: Path, *, create: bool) -> bytes:
         return crypto.parse_master_key(value)
     if path.exists():
         mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise crypto.CryptoError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+        # Group read is allowed: Kubernetes mounts Secrets owned by root and readable through the
+        # pod's fsGroup. Anything more open is refused.
+        if mode & 0o037:
+            raise crypto.CryptoError(
+                f"{path} is open to others (mode {mode:o}); chmod 600 (or 640) it"
+            )
         return crypto.parse_master_key(path.read_text())
     if not create:
         raise crypto.CryptoError(f"master key file {path} does not exist")

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from twostep.services import approvals, device_auth, phones, recovery, users
+from twostep.services import (
+    approvals,
+    device_auth,
+    health,
+    phones,
+    recovery,
+    stats,
+    users,
+    webhooks,
+)
 from twostep.services.runtime import Runtime
 from twostep.store import codes as code_q
 from twostep.store import ratelimit as rate_q
@@ -14,6 +23,7 @@ RATE_HISTORY = timedelta(days=1)
 
 
 def frequent(rt: Runtime) -> dict[str, int]:
+    stats.flush(rt)  # the monthly counters this process (and an in-process API) gathered
     return {
         "approvals_expired": rt.run(approvals.expire_due),
         "recoveries_activated": rt.run(recovery.activate_due),
@@ -29,7 +39,9 @@ def periodic(rt: Runtime) -> dict[str, int]:
         "codes_expired": expired,
         "rate_hits_forgotten": forgotten,
         "nonces_forgotten": rt.run(device_auth.forget_nonces),
+        "api_nonces_forgotten": rt.run(webhooks.forget_nonces),
         "phone_verifications_purged": rt.run(phones.purge_stale),
+        "heartbeats_pruned": rt.run(health.prune_heartbeats),
     }
 
 

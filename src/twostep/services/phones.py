@@ -15,7 +15,7 @@ import hmac
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from twostep import i18n
 from twostep.core import codes
@@ -29,7 +29,7 @@ from twostep.errors import (
     PhoneVerificationNotFound,
     RateLimited,
 )
-from twostep.services import audit, messages, outbox, ratelimit, stats
+from twostep.services import audit, events, messages, outbox, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.phoneinfo import info_for, parse_phone
 from twostep.services.runtime import Tx
@@ -116,7 +116,8 @@ def start(
     phone = parse_phone(app, country_code, phone_number)
     channel = _check_channel(app, via)
     if custom_message is not None and not _allowed(app, app.settings.custom_message_enabled):
-        raise FeatureDisabled("custom_message")
+        custom_message_not_allowed(tx, app, phone)
+        raise FailAfterCommit(FeatureDisabled("custom_message"))
     code = _code_for(app, code_length, custom_code)
     language = messages.locale_for(tx, locale, phone)
     try:
@@ -264,34 +265,82 @@ def purge_stale(tx: Tx) -> int:
     return q.delete_stale(tx.conn, tx.now - timedelta(seconds=KEEP_SECONDS))
 
 
-# --- events: where webhooks will be emitted (spec §6). Today they write the audit log; details
-# carry the verification uuid or a masked number, never a code or a full number. ------------------
+# --- events: the audit log and webhooks (spec §6). Details carry the verification uuid or a masked
+# number, never a code or a full number. -----------------------------------------------------------
+
+
+def _event(tx: Tx, app: App, event: str, detail: str, **verification: Any) -> None:
+    audit.record(tx, event, app_id=app.id, detail=detail)
+    events.emit(
+        tx,
+        app.id,
+        event,
+        {"phone_verification": {k: v for k, v in verification.items() if v is not None}},
+    )
 
 
 def phone_verification_started(tx: Tx, app: App, started: Started) -> None:
-    detail = f"{started.uuid} via {started.via}"
-    audit.record(tx, "phone_verification_started", app_id=app.id, detail=detail)
+    _event(
+        tx,
+        app,
+        "phone_verification_started",
+        f"{started.uuid} via {started.via}",
+        s_uuid=started.uuid,
+        s_via=started.via,
+    )
 
 
 def phone_verification_code_is_valid(
     tx: Tx, app: App, phone: Phone, verification_uuid: str | None
 ) -> None:
-    detail = verification_uuid or mask_cellphone(phone)
-    audit.record(tx, "phone_verification_code_is_valid", app_id=app.id, detail=detail)
+    _event(
+        tx,
+        app,
+        "phone_verification_code_is_valid",
+        verification_uuid or mask_cellphone(phone),
+        s_uuid=verification_uuid,
+        s_phone_number=mask_cellphone(phone),
+    )
 
 
 def phone_verification_code_is_invalid(
     tx: Tx, app: App, phone: Phone, verification_uuid: str | None
 ) -> None:
-    detail = verification_uuid or mask_cellphone(phone)
-    audit.record(tx, "phone_verification_code_is_invalid", app_id=app.id, detail=detail)
+    _event(
+        tx,
+        app,
+        "phone_verification_code_is_invalid",
+        verification_uuid or mask_cellphone(phone),
+        s_uuid=verification_uuid,
+        s_phone_number=mask_cellphone(phone),
+    )
 
 
 def phone_verification_not_found(tx: Tx, app: App, phone: Phone) -> None:
-    detail = mask_cellphone(phone)
-    audit.record(tx, "phone_verification_not_found", app_id=app.id, detail=detail)
+    _event(
+        tx,
+        app,
+        "phone_verification_not_found",
+        mask_cellphone(phone),
+        s_phone_number=mask_cellphone(phone),
+    )
 
 
 def too_many_phone_verifications(tx: Tx, app: App, phone: Phone) -> None:
-    detail = mask_cellphone(phone)
-    audit.record(tx, "too_many_phone_verifications", app_id=app.id, detail=detail)
+    _event(
+        tx,
+        app,
+        "too_many_phone_verifications",
+        mask_cellphone(phone),
+        s_phone_number=mask_cellphone(phone),
+    )
+
+
+def custom_message_not_allowed(tx: Tx, app: App, phone: Phone) -> None:
+    _event(
+        tx,
+        app,
+        "custom_message_not_allowed",
+        mask_cellphone(phone),
+        s_phone_number=mask_cellphone(phone),
+    )

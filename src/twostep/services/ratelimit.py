@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from twostep import metrics
 from twostep.errors import RateLimited
 from twostep.services.runtime import Tx
 from twostep.store import ratelimit as q
@@ -23,6 +24,7 @@ def check(tx: Tx, limit: Limit, subject: str) -> None:
     count, oldest = q.hits_since(tx.conn, limit.bucket, subject, since)
     if count >= limit.max_hits:
         until = (oldest or tx.now) + timedelta(seconds=limit.window_seconds)
+        metrics.rate_limited(limit.bucket)
         raise RateLimited(until, limit.bucket)
 
 

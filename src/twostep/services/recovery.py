@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from twostep.errors import EnrollmentNotFound, InvalidSignature
-from twostep.services import audit, device_seeds, devices
+from twostep.services import audit, device_seeds, devices, events
 from twostep.services.device_model import Device
 from twostep.services.runtime import Tx
 from twostep.store import devices as device_q
@@ -33,6 +33,13 @@ def _epoch(value: Any) -> int | None:
 
 def _tell(tx: Tx, event: str, public_id: str, person_id: int, device: Device, *, by: str) -> None:
     audit.record(tx, event, person_id=person_id, detail=f"{public_id} device={device.uuid} by={by}")
+    events.for_person(
+        tx,
+        person_id,
+        device_q.registered_app_ids(tx.conn, person_id),
+        event,
+        device={"s_uuid": device.uuid, "s_os_type": device.os_type},
+    )
     tx.announce(f"person:{person_id}")
     existing = [
         row

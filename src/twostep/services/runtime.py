@@ -15,6 +15,7 @@ from twostep.clock import Clock
 from twostep.config import Settings
 from twostep.errors import FailAfterCommit
 from twostep.i18n import Catalogs
+from twostep.services.counters import Counters
 from twostep.services.keys import Keyring
 from twostep.services.notify import Notifier
 from twostep.store.db import Database
@@ -57,6 +58,7 @@ class Runtime:
     catalogs: Catalogs
     admin_token: str | None = None
     notifier: Notifier = field(default_factory=Notifier)
+    counters: Counters = field(default_factory=Counters)  # monthly statistics, written by flush
     # called (from any thread) after a transaction that queued outbox jobs commits
     on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
 

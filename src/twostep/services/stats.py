@@ -1,18 +1,16 @@
 """Application statistics (A2): real monthly counters per application, in UTC months.
 
-Two ways in:
-
-* ``count(tx, app_id, auths=1)`` and friends, in the transaction of the event being counted
-  (authentications, SMS, calls, new users), so a counter moves exactly when its cause commits;
-* ``ApiCallCounter``: every authenticated request adds one in memory (no database write on the
-  request path); ``flush`` writes the sums in one transaction, periodically. A failed flush keeps
-  its increments for the next one; a process killed between flushes loses at most one interval.
+``count(tx, app_id, auths=1)`` and friends add to the process's in-memory ``Counters`` once ``tx``
+commits (so a counter moves exactly when its cause does, and no request writes a counter row);
+every authenticated request adds an API call the same way. ``flush`` writes the sums in one
+transaction, periodically (the API's background task, the worker's maintenance). A failed flush
+keeps its increments for the next one; a process killed between flushes loses at most one
+interval.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,10 +73,11 @@ def count(
     calls: int = 0,
     users: int = 0,
 ) -> None:
-    """Add to the application's counters for the current month, in ``tx``."""
+    """Add to the application's counters once ``tx`` commits (nothing if it rolls back)."""
     deltas = {"api_calls": api_calls, "auths": auths, "sms": sms, "calls": calls, "users": users}
     if any(deltas.values()):
-        q.increment(tx.conn, app_id, tx.now.year, tx.now.month, deltas)
+        counters = tx.rt.counters
+        tx.after_commit.append(lambda: counters.add(app_id, **deltas))
 
 
 def last_months(now: datetime, n: int = MONTHS_SHOWN) -> list[tuple[int, int]]:
@@ -102,47 +101,30 @@ def monthly(tx: Tx, app_id: int, n: int = MONTHS_SHOWN) -> AppStats:
     return AppStats(app_id, months, q.registered_users(tx.conn, app_id))
 
 
-class ApiCallCounter:
-    """API calls per application, summed in memory (thread-safe) and written by ``flush``."""
+def flush(rt: Runtime) -> int:
+    """Write the process's accumulated counts in one transaction (to the month of the flush);
+    returns how many increments were written. If the transaction fails, the counts are put back
+    (merged with those added meanwhile) and the error is raised. Counts of applications deleted
+    meanwhile are dropped."""
+    batch = rt.counters.take()
+    if not batch:
+        return 0
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[int, int] = {}
+    def write(tx: Tx) -> int:
+        known = q.existing_apps(tx.conn, sorted(batch))
+        for app_id in sorted(known):
+            q.increment(tx.conn, app_id, tx.now.year, tx.now.month, batch[app_id])
+        return sum(sum(batch[app_id].values()) for app_id in known)
 
-    def add(self, app_id: int, n: int = 1) -> None:
-        with self._lock:
-            self._pending[app_id] = self._pending.get(app_id, 0) + n
-
-    def pending(self) -> dict[int, int]:
-        with self._lock:
-            return dict(self._pending)
-
-    def flush(self, rt: Runtime) -> int:
-        """Write the accumulated increments in one transaction (to the month of the flush) and
-        return how many calls were written. If the transaction fails, the increments are put back
-        (merged with those added meanwhile) and the error is raised."""
-        with self._lock:
-            batch, self._pending = self._pending, {}
-        if not batch:
-            return 0
-
-        def write(tx: Tx) -> int:
-            known = q.existing_apps(tx.conn, sorted(batch))
-            for app_id in sorted(known):
-                count(tx, app_id, api_calls=batch[app_id])
-            return sum(batch[app_id] for app_id in known)
-
-        try:
-            return rt.run(write)
-        except BaseException:
-            with self._lock:
-                for app_id, n in batch.items():
-                    self._pending[app_id] = self._pending.get(app_id, 0) + n
-            raise
+    try:
+        return rt.run(write)
+    except BaseException:
+        rt.counters.put_back(batch)
+        raise
 
 
 def flusher(
-    counter: ApiCallCounter, interval: float = FLUSH_INTERVAL_SECONDS
+    interval: float = FLUSH_INTERVAL_SECONDS,
 ) -> Callable[[Runtime, anyio.Event], Awaitable[None]]:
     """A background task for ``create_app(background=[...])``: flush every ``interval`` seconds,
     and once more when asked to stop. Failures are logged and retried at the next interval."""
@@ -153,9 +135,9 @@ def flusher(
                 await stop.wait()
             stopping = stop.is_set()  # read before flushing: this flush is then the last one
             try:
-                await anyio.to_thread.run_sync(counter.flush, rt)
+                await anyio.to_thread.run_sync(flush, rt)
             except Exception:
-                log.exception("could not write the API call counters; will retry")
+                log.exception("could not write the monthly counters; will retry")
             if stopping:
                 return
 

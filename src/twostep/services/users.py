@@ -19,7 +19,7 @@ from twostep.core.phone import (
     stored,
 )
 from twostep.errors import InvalidParameter, UserNotFound, UserNotValid
-from twostep.services import messages, outbox, stats
+from twostep.services import events, messages, outbox, stats
 from twostep.services.apps import App
 from twostep.services.device_seeds import ensure_seeds
 from twostep.services.runtime import Tx
@@ -116,6 +116,8 @@ def register(
         stats.count(tx, app.id, users=1)
     ensure_seeds(tx, app.id, person_id)  # the person's authenticators get an account for the app
     user = get(tx, app, person_id)
+    if new_to_app:
+        events.for_user(tx, user, "user_added")
     if send_install_link:
         _queue_install_link(tx, app, user)
     return user
@@ -158,7 +160,9 @@ def remove(tx: Tx, app: App, authy_id: object) -> User:
     """Disable the user now and purge them after the configured delay. Removing twice is harmless."""
     user = get(tx, app, authy_id)
     purge_after = tx.now + timedelta(seconds=tx.settings.user_purge_delay_seconds)
-    q.mark_deleted(tx.conn, user.app_user_id, now=tx.now, purge_after=purge_after)
+    if user.deleted_at is None:
+        q.mark_deleted(tx.conn, user.app_user_id, now=tx.now, purge_after=purge_after)
+        events.for_user(tx, user, "user_removed")
     return user
 
 
@@ -185,6 +189,8 @@ def register_activity(
     )
     if type_ in ("banned", "unbanned"):
         q.set_banned(tx.conn, user.app_user_id, type_ == "banned", tx.now)
+    if type_ == "banned" and not user.banned:
+        events.for_user(tx, user, "suspended_account", activity={"s_type": type_})
 
 
 def update_email(tx: Tx, app: App, authy_id: object, email: object) -> User:

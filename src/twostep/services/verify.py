@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from twostep import metrics
 from twostep.core import otp
 from twostep.errors import (
     FailAfterCommit,
@@ -19,7 +20,7 @@ from twostep.errors import (
     UserDoesNotExist,
     UserNotFound,
 )
-from twostep.services import audit, ratelimit, stats
+from twostep.services import audit, events, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.codes import code_digest
 from twostep.services.runtime import Tx
@@ -70,6 +71,8 @@ def verify(
         ratelimit.check(tx, fail_limit(tx), subject)
     except RateLimited as exc:
         audit.record(tx, "verify_locked_out", app_id=app.id, person_id=user.authy_id)
+        metrics.verification(tx, "locked_out")
+        events.for_user(tx, user, "too_many_code_verifications")
         raise FailAfterCommit(exc) from None
     token = token.strip()
     well_formed = token.isdigit() and 6 <= len(token) <= 12
@@ -82,6 +85,7 @@ def verify(
         # Authy's documented behaviour, opt-in only: before the first valid token, any
         # well-formed token passes unless force=true. Nothing was checked, so nothing confirms.
         audit.record(tx, "token_unchecked", app_id=app.id, person_id=user.authy_id)
+        metrics.verification(tx, "unchecked")
         return Verified(sms_device(user))
     elif well_formed:
         found, device = _find(tx, app, user, token, action)
@@ -89,6 +93,7 @@ def verify(
         found, device = Match.NONE, {}
     if found is Match.ACCEPTED:
         stats.count(tx, app.id, auths=1)
+        metrics.verification(tx, "accepted")
         if not user.confirmed:
             user_q.set_confirmed(tx.conn, user.app_user_id, tx.now)
         audit.record(
@@ -98,15 +103,18 @@ def verify(
             person_id=user.authy_id,
             detail=str(device.get("os_type")),
         )
+        events.for_user(tx, user, "token_verified")
         return Verified(device)
     ratelimit.hit(tx, fail_limit(tx), subject)
     q.count_failed_attempt(tx.conn, app.id, user.authy_id, tx.now)
+    metrics.verification(tx, "reused" if found is Match.REUSED else "invalid")
     audit.record(
         tx,
         "token_reused" if found is Match.REUSED else "token_invalid",
         app_id=app.id,
         person_id=user.authy_id,
     )
+    events.for_user(tx, user, "token_invalid")
     raise FailAfterCommit(TokenReused() if found is Match.REUSED else TokenInvalid())
 
 

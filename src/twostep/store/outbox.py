@@ -135,6 +135,23 @@ def depth(conn: Connection, now: datetime) -> tuple[int, datetime | None]:
     return int(row[0]), oldest
 
 
+def stats_by_kind(conn: Connection) -> list[tuple[str, str, int, Any, Any]]:
+    """For metrics: per kind and status (pending, dead), the number of jobs, the oldest creation
+    time and the earliest due time. One grouped query over the (status, …) index."""
+    query = (
+        select(
+            outbox.c.kind,
+            outbox.c.status,
+            func.count(),
+            func.min(outbox.c.created_at),
+            func.min(outbox.c.next_attempt_at),
+        )
+        .where(outbox.c.status.in_((PENDING, DEAD)))
+        .group_by(outbox.c.kind, outbox.c.status)
+    )
+    return [(r[0], r[1], int(r[2]), r[3], r[4]) for r in conn.execute(query).all()]
+
+
 def record_dev_message(
     conn: Connection,
     *,

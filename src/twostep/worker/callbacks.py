@@ -5,12 +5,8 @@ Each attempt re-derives the application's current API key (the HMAC key), checks
 ``delivery.urlsafety`` and connects to the checked address, and signs with a fresh nonce (the Unix
 time in seconds): a retry carries a new nonce and signature but the same ``Idempotency-Key``.
 
-Outcomes: 2xx is delivered. Network errors, timeouts, a failed name lookup, 408, 429 and 5xx are
-retried. 410 Gone means the receiver wants no more callbacks: the job goes dead at once. Any
-other status (3xx: redirects are never followed; other 4xx) is retried too, because the customer
-may fix their endpoint; the backoff and the dead-letter state bound the attempts. A URL refused as
-unsafe, a deleted application or a malformed job go dead at once. Details name the host and the
-status only: never the API key, the signature, the path or the query (they may be secrets)."""
+Outcomes are read as in ``worker.outbound``; a deleted application or a malformed job also go
+dead at once. Details never hold the API key or the signature."""
 
 from __future__ import annotations
 
@@ -31,6 +27,7 @@ from twostep.errors import NotFound
 from twostep.services import apps
 from twostep.services.jobs import Job
 from twostep.services.runtime import Runtime
+from twostep.worker import outbound
 from twostep.worker.dispatch import Deliver
 
 PROVIDER = "callback"
@@ -92,26 +89,16 @@ def build_request(url: str, method: str, params: Mapping[str, Any]) -> CallbackR
 
 
 def _failed(detail: str, *, retry: bool) -> DeliveryResult:
-    return DeliveryResult(ok=False, provider=PROVIDER, retry=retry, detail=detail)
+    return outbound.failed(PROVIDER, detail, retry=retry)
 
 
 def outcome(status: int, host: str) -> DeliveryResult:
-    """What a response status means for the job (see the module docstring)."""
-    if 200 <= status < 300:
-        return DeliveryResult(ok=True, provider=PROVIDER, detail=f"HTTP {status} from {host}")
-    if status == 410:
-        return _failed(f"HTTP 410 from {host}: the receiver wants no more callbacks", retry=False)
-    if 300 <= status < 400:
-        return _failed(f"HTTP {status} from {host} (redirects are not followed)", retry=True)
-    return _failed(f"HTTP {status} from {host}", retry=True)
+    """What a response status means for the job (see ``worker.outbound``)."""
+    return outbound.outcome(PROVIDER, status, host)
 
 
-class _Stop(Exception):
-    """Ends an attempt early with this result."""
-
-    def __init__(self, detail: str, *, retry: bool) -> None:
-        super().__init__(detail)
-        self.result = _failed(detail, retry=retry)
+def _stop(detail: str, *, retry: bool) -> outbound.Stop:
+    return outbound.Stop(PROVIDER, detail, retry=retry)
 
 
 def _from_job(job: Job) -> tuple[CallbackRequest, int]:
@@ -120,20 +107,9 @@ def _from_job(job: Job) -> tuple[CallbackRequest, int]:
         request = build_request(str(payload["url"]), str(payload["method"]), payload["params"])
         return request, int(payload["app_id"])
     except CallbackRefused as exc:
-        raise _Stop(str(exc), retry=False) from None
+        raise _stop(str(exc), retry=False) from None
     except (KeyError, TypeError, ValueError):
-        raise _Stop("malformed callback job", retry=False) from None
-
-
-async def _checked(url: str, policy: urlsafety.Policy, seconds: float) -> urlsafety.Target:
-    try:
-        return await urlsafety.check(url, policy, seconds=seconds)
-    except urlsafety.UnsafeUrl as exc:
-        raise _Stop(f"refused: {exc}", retry=False) from None
-    except urlsafety.ResolveError as exc:
-        raise _Stop(str(exc), retry=True) from None
-    except TimeoutError:
-        raise _Stop("name resolution timed out", retry=True) from None
+        raise _stop("malformed callback job", retry=False) from None
 
 
 def make_callback_handler(
@@ -147,23 +123,19 @@ def make_callback_handler(
     ``delivery.urlsafety``). ``sender`` replaces it, e.g. to trust a private CA."""
     del http
     pinned = sender or urlsafety.PinnedSender()
-    s = rt.settings
-    policy = urlsafety.Policy(
-        allow_http=s.callback_allow_http,
-        allowed_networks=urlsafety.parse_networks(s.callback_allowed_networks),
-    )
-    seconds = s.callback_timeout_seconds
+    rules = outbound.policy(rt.settings)
+    seconds = rt.settings.callback_timeout_seconds
 
     def signing_key(app_id: int) -> str:
         """The app's current API key, in one short read-only transaction."""
         try:
             return rt.run(lambda tx: apps.signing_key(tx, apps.get(tx, app_id)), write=False)
         except NotFound:
-            raise _Stop("the application or its API key no longer exists", retry=False) from None
+            raise _stop("the application or its API key no longer exists", retry=False) from None
 
     async def attempt(job: Job) -> DeliveryResult:
         request, app_id = _from_job(job)
-        target = await _checked(request.url, policy, seconds)
+        target = await outbound.checked(PROVIDER, request.url, rules, seconds)
         api_key = await anyio.to_thread.run_sync(signing_key, app_id)
         nonce = str(int(rt.clock.time()))
         signature = sign_callback(
@@ -177,22 +149,20 @@ def make_callback_handler(
         }
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            status = await pinned.send(
-                target, request.method, headers=headers, content=request.body, seconds=seconds
-            )
-        except (TimeoutError, httpx.TimeoutException):
-            return _failed(f"timeout calling {target.host}", retry=True)
-        except httpx.HTTPError as exc:
-            return _failed(
-                f"network error calling {target.host} ({type(exc).__name__})", retry=True
-            )
-        return outcome(status, target.host)
+        return await outbound.send(
+            PROVIDER,
+            pinned,
+            target,
+            request.method,
+            headers=headers,
+            content=request.body,
+            seconds=seconds,
+        )
 
     async def deliver(job: Job) -> DeliveryResult:
         try:
             return await attempt(job)
-        except _Stop as stop:
+        except outbound.Stop as stop:
             return stop.result
 
     return deliver

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import anyio
 import anyio.to_thread
 
+from twostep import metrics
 from twostep.delivery.base import DeliveryResult
-from twostep.services import attempts, jobs, maintenance
+from twostep.services import attempts, health, jobs, maintenance
 from twostep.services.jobs import Job
 from twostep.services.runtime import Runtime, Tx
 from twostep.worker.dispatch import Deliver
@@ -36,6 +37,7 @@ class Worker:
         )
         self._wake = anyio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.heartbeat = health.Heartbeat(rt)
 
     def notify(self) -> None:
         """Called from any thread after a transaction queued jobs: deliver without waiting for
@@ -46,9 +48,12 @@ class Worker:
     async def run(self, stop: anyio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self.rt.on_jobs_queued.append(self.notify)
-        next_frequent = next_periodic = 0.0
+        next_frequent = next_periodic = next_beat = 0.0
         try:
             while not stop.is_set():
+                if time.monotonic() >= next_beat:
+                    await self._maintain(self.heartbeat.beat)
+                    next_beat = time.monotonic() + health.HEARTBEAT_SECONDS
                 handled = await self.run_once()
                 if time.monotonic() >= next_frequent:
                     await self._maintain(maintenance.frequent)
@@ -62,6 +67,8 @@ class Worker:
                     self._wake = anyio.Event()
         finally:
             self.rt.on_jobs_queued.remove(self.notify)
+            with anyio.CancelScope(shield=True):
+                await self._maintain(self.heartbeat.stop)
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many jobs were handled."""
@@ -105,6 +112,9 @@ class Worker:
                 error,
                 " — dead" if give_up else f" — retry in {retry_in:.0f}s",
             )
+
+        result_label = "ok" if result.ok else "retry" if retry_in is not None else "dead"
+        metrics.delivery(job.kind, result.provider or "none", result_label, elapsed_ms / 1000)
 
         def outcome(tx: Tx) -> None:
             attempts.record(

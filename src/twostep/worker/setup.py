@@ -16,6 +16,7 @@ from twostep.worker.callbacks import make_callback_handler
 from twostep.worker.channels import Deliver, adapter
 from twostep.worker.dispatch import Dispatcher
 from twostep.worker.runner import Worker
+from twostep.worker.webhooks import make_webhook_handler
 
 
 def channel_routes(rt: Runtime, http: httpx.AsyncClient) -> dict[str, Deliver]:
@@ -42,6 +43,9 @@ def channel_routes(rt: Runtime, http: httpx.AsyncClient) -> dict[str, Deliver]:
 @asynccontextmanager
 async def build_worker(rt: Runtime) -> AsyncIterator[Worker]:
     async with httpx.AsyncClient(follow_redirects=False, timeout=10.0, http2=True) as http:
-        handlers = {"callback": make_callback_handler(rt, http)}
+        handlers = {
+            "callback": make_callback_handler(rt, http),
+            "webhook": make_webhook_handler(rt, http),
+        }
         dispatcher = Dispatcher(rt, channels=channel_routes(rt, http), handlers=handlers)
         yield Worker(rt, dispatcher)

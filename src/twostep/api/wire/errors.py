@@ -89,6 +89,10 @@ TABLE: dict[type[Exception], ErrorSpec] = {
     ),
     e.InvalidSignature: ErrorSpec(401, "60087", _const("Invalid signature")),
     e.InvalidPin: ErrorSpec(401, "60036", _const("Invalid PIN")),
+    e.InvalidAccessKey: ErrorSpec(401, "60069", _const("Invalid access key")),
+    e.WebhookInvalid: ErrorSpec(
+        400, "60098", lambda x: f"Webhook could not be created: {x.detail}"
+    ),
     e.ApprovalRequestNotPending: ErrorSpec(
         400, "60079", lambda x: f"Approval request {x.uuid} is not pending (status: {x.status})"
     ),
