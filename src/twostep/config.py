@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     device_clock_skew_seconds: int = Field(300, ge=10, le=3600)
     long_poll_max_seconds: int = Field(60, ge=1, le=300)
 
+    # Redis (optional): when set, rate limits and cross-node wake-ups use it instead of the database
+    redis_url: str = ""
+    redis_prefix: str = "twostep:"
+
     # customer callbacks (OneTouch) and webhooks
     callback_allow_http: bool = False
     callback_allowed_networks: list[str] = []  # CIDRs exempt from the private-address refusal

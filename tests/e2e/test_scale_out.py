@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +22,19 @@ pytestmark = pytest.mark.slow
 
 
 class Cluster:
-    def __init__(self, database_url: str, workdir: Path) -> None:
-        self.api = [ServerProcess(database_url, workdir, "--no-worker") for _ in range(3)]
-        self.workers = [ServerProcess(database_url, workdir, command="worker") for _ in range(2)]
+    def __init__(self, database_url: str, workdir: Path, env: dict[str, str]) -> None:
+        self.api = [ServerProcess(database_url, workdir, "--no-worker", env=env) for _ in range(3)]
+        self.workers = [
+            ServerProcess(database_url, workdir, command="worker", env=env) for _ in range(2)
+        ]
         for node in self.api:
             node.wait_ready()
-        self.rt = make_runtime(make_settings(database_url, workdir))
+        overrides = (
+            {"redis_url": env["TWOSTEP_REDIS_URL"], "redis_prefix": env["TWOSTEP_REDIS_PREFIX"]}
+            if env
+            else {}
+        )
+        self.rt = make_runtime(make_settings(database_url, workdir, **overrides))
 
     def url(self, i: int) -> str:
         return self.api[i % len(self.api)].url
@@ -40,12 +48,21 @@ class Cluster:
             assert process.stop() == 0, process.log.read_text()
 
 
-@pytest.fixture
-def cluster(templates: Templates, tmp_path: Path) -> Iterator[Cluster]:
+@pytest.fixture(params=["postgresql", "postgresql+redis"])
+def cluster(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> Iterator[Cluster]:
     """PostgreSQL only: nodes on several hosts share a database server (SQLite is one node; its
-    multi-process behaviour is covered by the concurrency and crash tests)."""
+    multi-process behaviour is covered by the concurrency and crash tests). With Redis, rate
+    limits and wake-ups go through Redis instead of the database."""
+    env: dict[str, str] = {}
+    if request.param.endswith("redis"):
+        env = {
+            "TWOSTEP_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "TWOSTEP_REDIS_PREFIX": f"twostep-test-{uuid.uuid4().hex[:12]}:",
+        }
     with templates.copy("postgresql", tmp_path) as database_url:
-        running = Cluster(database_url, tmp_path)
+        running = Cluster(database_url, tmp_path, env)
         yield running
         running.close()
 

@@ -178,3 +178,19 @@ def test_every_attempt_is_recorded(runtime: Runtime, clock: FrozenClock) -> None
         (2, "outbox", True, None),
     ]
     assert all(a.duration_ms >= 0 for a in history)
+
+
+@pytest.mark.usefixtures("sms_queued")
+def test_a_database_failure_while_recording_does_not_stop_the_worker(
+    runtime: Runtime, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(Worker, "_record", lambda *_a: broken())
+    assert run_once(runtime, Dispatcher(runtime)) == 1  # no exception escapes the loop
+    monkeypatch.undo()
+    assert runtime.run(jobs.list_jobs)[0]["status"] == "pending"  # still leased, not lost
+    clock.advance(runtime.settings.outbox_lease_seconds + 1)
+    assert run_once(runtime, Dispatcher(runtime)) == 1
+    assert runtime.run(jobs.list_jobs)[0]["status"] == "done"

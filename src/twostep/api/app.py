@@ -100,7 +100,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.notifier.bind(asyncio.get_running_loop())
         tasks = [*background, stats.flusher()]
-        if not runtime.db.is_sqlite:
+        if runtime.redis is not None or not runtime.db.is_sqlite:
             tasks.append(_listen_for_notifications)
         stop = anyio.Event()
         finished = [anyio.Event() for _ in tasks]

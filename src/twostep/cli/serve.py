@@ -15,12 +15,31 @@ from twostep.config import ConfigError, Settings
 from twostep.services.bootstrap import build_runtime, first_run_info
 
 
+def masked_url(url: str) -> str:
+    """The database URL without its password (the banner is printed to logs)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use: its affinity set, capped by a cgroup (container) quota."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count or 1, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count or 1)
+
+
 def _banner(settings: Settings, workers: int) -> None:
     info = first_run_info(settings)
     click.echo(f"TwoStep {__version__} — {settings.mode} mode, {workers} process(es)")
     if settings.embedded and not settings.database_url:
         click.echo(f"  data directory: {info.data_dir}")
-    click.echo(f"  database:       {info.database_url}")
+    click.echo(f"  database:       {masked_url(info.database_url)}")
     if info.master_key_file:
         click.echo(
             f"  master key:     {info.master_key_file}  (back it up: without it the "
@@ -60,7 +79,7 @@ def serve(
     settings = settings_from(
         config_file, host=host, port=port, workers=workers, run_worker=run_worker
     )
-    processes = settings.workers or (1 if settings.embedded else os.cpu_count() or 1)
+    processes = settings.workers or (1 if settings.embedded else usable_cpus())
     try:
         runtime = build_runtime(settings)
     except ConfigError as exc:

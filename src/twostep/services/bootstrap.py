@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from twostep.clock import Clock, SystemClock
 from twostep.config import ConfigError, Settings
 from twostep.core.crypto import CryptoError
@@ -16,6 +18,7 @@ from twostep.services.keys import load_keyring, read_master_key
 from twostep.services.runtime import Runtime
 from twostep.store import migrate
 from twostep.store.db import Database
+from twostep.store.redis import RedisStore
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,19 @@ def build_runtime(
         keyring=keyring,
         catalogs=Catalogs.load(),
         admin_token=admin_token(settings),
+        redis=open_redis(settings),
     )
+
+
+def open_redis(settings: Settings) -> RedisStore | None:
+    if not settings.redis_url:
+        return None
+    store = RedisStore(settings.redis_url, settings.redis_prefix)
+    try:
+        store.ping()
+    except RedisError as exc:
+        raise ConfigError(f"Redis at {settings.redis_url} does not answer: {exc}") from None
+    return store
 
 
 def first_run_info(settings: Settings) -> FirstRun:

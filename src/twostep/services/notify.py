@@ -65,5 +65,9 @@ class Notifier:
 
 
 async def listen_for_changes(rt: Runtime) -> None:
-    """Relay other nodes' announcements (PostgreSQL NOTIFY) to this node's waiters."""
-    await pg.listen(rt.db.url, rt.notifier.publish)
+    """Relay other nodes' announcements (Redis pub/sub when configured, else PostgreSQL NOTIFY)
+    to this node's waiters."""
+    if rt.redis is not None:
+        await rt.redis.listen(rt.notifier.publish)
+    else:
+        await pg.listen(rt.db.url, rt.notifier.publish)

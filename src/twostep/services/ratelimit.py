@@ -1,4 +1,5 @@
-"""Rate limits and lockouts over a sliding window, counted in the database so every node agrees."""
+"""Rate limits and lockouts over a sliding window, counted where every node sees them: in the
+database, or in Redis when one is configured."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ class Limit:
 def check(tx: Tx, limit: Limit, subject: str) -> None:
     """Raise RateLimited (with the time the window frees up) if ``subject`` used up the limit."""
     since = tx.now - timedelta(seconds=limit.window_seconds)
-    count, oldest = q.hits_since(tx.conn, limit.bucket, subject, since)
+    redis = tx.rt.redis
+    if redis is None:
+        count, oldest = q.hits_since(tx.conn, limit.bucket, subject, since)
+    else:
+        count, oldest = redis.hits_since(limit.bucket, subject, since)
     if count >= limit.max_hits:
         until = (oldest or tx.now) + timedelta(seconds=limit.window_seconds)
         metrics.rate_limited(limit.bucket)
@@ -29,7 +34,10 @@ def check(tx: Tx, limit: Limit, subject: str) -> None:
 
 
 def hit(tx: Tx, limit: Limit, subject: str) -> None:
-    q.hit(tx.conn, limit.bucket, subject, tx.now)
+    if tx.rt.redis is None:
+        q.hit(tx.conn, limit.bucket, subject, tx.now)
+    else:
+        tx.rt.redis.hit(limit.bucket, subject, tx.now, limit.window_seconds)
 
 
 def check_and_hit(tx: Tx, limit: Limit, subject: str) -> None:
@@ -38,4 +46,7 @@ def check_and_hit(tx: Tx, limit: Limit, subject: str) -> None:
 
 
 def reset(tx: Tx, limit: Limit, subject: str) -> None:
-    q.clear(tx.conn, limit.bucket, subject)
+    if tx.rt.redis is None:
+        q.clear(tx.conn, limit.bucket, subject)
+    else:
+        tx.rt.redis.clear(limit.bucket, subject)

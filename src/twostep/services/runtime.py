@@ -20,6 +20,7 @@ from twostep.services.keys import Keyring
 from twostep.services.notify import Notifier
 from twostep.store.db import Database
 from twostep.store.notify import notify
+from twostep.store.redis import RedisStore
 
 T = TypeVar("T")
 
@@ -44,8 +45,13 @@ class Tx:
         return self.rt.catalogs
 
     def announce(self, topic: str) -> None:
-        """Tell waiters on every node about ``topic`` once this transaction commits."""
-        notify(self.conn, topic)
+        """Tell waiters on every node about ``topic`` once this transaction commits (other nodes
+        through Redis when configured, else PostgreSQL NOTIFY, sent at commit)."""
+        redis = self.rt.redis
+        if redis is None:
+            notify(self.conn, topic)
+        else:
+            self.after_commit.append(lambda: redis.publish(topic))
         self.after_commit.append(lambda: self.rt.notifier.publish(topic))
 
 
@@ -59,6 +65,7 @@ class Runtime:
     admin_token: str | None = None
     notifier: Notifier = field(default_factory=Notifier)
     counters: Counters = field(default_factory=Counters)  # monthly statistics, written by flush
+    redis: RedisStore | None = None
     # called (from any thread) after a transaction that queued outbox jobs commits
     on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
 

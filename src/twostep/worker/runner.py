@@ -95,7 +95,12 @@ class Worker:
             )
         elapsed_ms = int((time.monotonic() - started) * 1000)
         with anyio.CancelScope(shield=True):  # the outcome must be recorded even at shutdown
-            await anyio.to_thread.run_sync(self._record, job, result, elapsed_ms)
+            try:
+                await anyio.to_thread.run_sync(self._record, job, result, elapsed_ms)
+            except Exception:
+                # The database went away: the job keeps its lease and is delivered again when the
+                # lease runs out (at least once, same idempotency key). The loop carries on.
+                log.exception("could not record the outcome of job %s; it will be retried", job.id)
 
     def _record(self, job: Job, result: DeliveryResult, elapsed_ms: int) -> None:
         """The job's new state and the record of this attempt, in one transaction."""
