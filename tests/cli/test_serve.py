@@ -19,3 +19,16 @@ def test_one_process_per_usable_cpu() -> None:
     usable = usable_cpus()
     assert 1 <= usable <= (os.cpu_count() or 1)
     assert usable <= len(os.sched_getaffinity(0))
+
+
+def test_every_command_is_listed_and_loads() -> None:
+    from click.testing import CliRunner
+
+    from twostep.cli.main import COMMANDS, SUMMARIES, cli
+
+    assert set(COMMANDS) == set(SUMMARIES)
+    listed = CliRunner().invoke(cli, ["--help"])
+    assert listed.exit_code == 0
+    for name in COMMANDS:
+        assert name in listed.output
+        assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -80,6 +82,27 @@ def all_routes() -> list[BaseRoute]:
 SHUTDOWN_GRACE_SECONDS = 30
 
 
+def _call_soon(loop: asyncio.AbstractEventLoop, action: Callable[[], None]) -> None:
+    loop.call_soon_threadsafe(action)
+
+
+def _on_shutdown_signal(action: Callable[[], None]) -> None:
+    """Run ``action`` as soon as SIGTERM or SIGINT arrives, before the server's own handler
+    (uvicorn's, installed by now): uvicorn stops accepting connections but lets open ones drain,
+    and long polls and streams would otherwise hold the shutdown for the whole grace period."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals only reach the main thread (an embedded test server has none)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(number: int, frame: Any, previous: Any = previous) -> None:
+            action()
+            if callable(previous):
+                previous(number, frame)
+
+        signal.signal(sig, handler)
+
+
 async def _listen_for_notifications(runtime: Runtime, stop: anyio.Event) -> None:
     """Wake this node's long polls when another node announces a change (PostgreSQL NOTIFY)."""
     async with anyio.create_task_group() as tg:
@@ -98,7 +121,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        runtime.notifier.bind(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        runtime.notifier.bind(loop)
+        _on_shutdown_signal(lambda: _call_soon(loop, runtime.notifier.close))
         tasks = [*background, stats.flusher()]
         if runtime.redis is not None or not runtime.db.is_sqlite:
             tasks.append(_listen_for_notifications)

@@ -176,6 +176,8 @@ def device_long_poll(read: Read, ready: Callable[[Body], bool]) -> Callable[[Req
                 topic = f"person:{device.person_id}"
                 await rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
                 body = await anyio.to_thread.run_sync(lambda: rt.run(again, write=False))
+                if rt.notifier.closing:  # shutting down: answer with what there is
+                    break
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, "json")
         return reply(body)

@@ -88,6 +88,8 @@ async def _events(
             return
         quiet_left = max(0.05, KEEP_ALIVE_SECONDS - (now - last_sent))
         await rt.notifier.wait(f"person:{person_id}", min(RECHECK_SECONDS, quiet_left))
+        if rt.notifier.closing:
+            return  # the server is shutting down; the client reconnects (``retry``) elsewhere
         try:
             inbox = await anyio.to_thread.run_sync(
                 lambda: rt.run(lambda tx: device_inbox.inbox(tx, device_id), write=False)

@@ -168,7 +168,13 @@ def long_poll(
                 remaining = deadline - anyio.current_time()
                 if topic is None or remaining <= 0:
                     break
-                await prepared.rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
+                notifier = prepared.rt.notifier
+                await notifier.wait(topic, min(remaining, RECHECK_SECONDS))
+                if notifier.closing:  # shutting down: answer with the state as it is now
+                    body = await anyio.to_thread.run_sync(
+                        lambda: prepared.run(handler, write=False)
+                    )
+                    break
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, fmt)
         return respond(200, body, fmt)

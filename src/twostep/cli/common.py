@@ -7,13 +7,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from twostep.config import ConfigError, Settings, load_settings
-from twostep.services.bootstrap import build_runtime
-from twostep.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from twostep.services.runtime import Runtime
 
 config_option = click.option(
     "--config",
@@ -33,6 +34,8 @@ def settings_from(config_file: Path | None, **overrides: Any) -> Settings:
 
 
 def runtime_from(settings: Settings) -> Runtime:
+    from twostep.services.bootstrap import build_runtime  # the server's modules, only when used
+
     try:
         return build_runtime(settings)
     except ConfigError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,19 @@ def usable_cpus() -> int:
     except (OSError, ValueError):
         pass
     return max(1, count or 1)
+
+
+def _exit_cleanly_on_signals() -> None:
+    """Make a finished graceful shutdown exit 0. uvicorn restores the handlers it found and then
+    re-raises the signal that stopped it; with the default handler that kills the process (-15)
+    after the shutdown already succeeded. These handlers end the process normally instead (and
+    before uvicorn starts, a signal simply exits)."""
+
+    def finish(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
 
 
 def _banner(settings: Settings, workers: int) -> None:
@@ -101,6 +115,7 @@ def serve(
 
         if metrics.multiprocess():  # PROMETHEUS_MULTIPROC_DIR set: drop an earlier run's files
             metrics.prepare_multiprocess_dir()
+        _exit_cleanly_on_signals()
         uvicorn.run(create_app(runtime, background=background_tasks(settings)), **common)
         return
     runtime.db.dispose()

@@ -21,6 +21,14 @@ class Notifier:
     def __init__(self) -> None:
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.closing = False  # the server is shutting down: long polls answer, streams end
+
+    def close(self) -> None:
+        """Shutdown has begun: wake every waiter now and let no one wait again (call it on the
+        notifier's event loop)."""
+        self.closing = True
+        for topic in list(self._waiters):
+            self._wake(topic)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -46,6 +54,8 @@ class Notifier:
 
     async def wait(self, topic: str, seconds: float) -> bool:
         """True if ``topic`` was published within ``seconds``."""
+        if self.closing:
+            return False
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
