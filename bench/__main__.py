@@ -2,7 +2,7 @@
 pinned to one core, drive them from the other core, print a table, write bench/results.json.
 
 Options: --quick (fewer users, shorter runs), --databases sqlite,postgresql, --users N,
---seconds S, --concurrency 16,64."""
+--seconds S, --concurrency 16,64, --no-scale-check (skip the 10x user-table comparison)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,20 +21,22 @@ import psycopg
 import uvloop
 from sqlalchemy import select
 
-from bench import loadgen, scenarios, seed, servers
+from bench import latency, loadgen, scenarios, seed, servers
 from twostep.config import Settings
 from twostep.core import crypto
+from twostep.services import apps
 from twostep.services.bootstrap import build_runtime
+from twostep.services.runtime import Runtime
 from twostep.store.schema import approval_requests
 
 PG_ADMIN = os.environ.get("TWOSTEP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RESULTS = Path(__file__).parent / "results.json"
+RATE_CEILING = 20_000  # generous requests/s bound, to size each run's list of requests
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
+def fresh_database(kind: str, workdir: Path, name: str = "twostep_bench") -> str:
     if kind == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    name = "twostep_bench"
+        return f"sqlite:///{workdir / (name + '.db')}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
         conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
@@ -48,103 +51,187 @@ def drive(port: int, payloads: list[bytes], concurrency: int, seconds: float) ->
     )
 
 
+class Setup:
+    """A seeded database and the environment its server processes run with."""
+
+    def __init__(self, kind: str, workdir: Path, users: int, name: str = "twostep_bench") -> None:
+        self.kind, self.workdir, self.users = kind, workdir, users
+        self.url = fresh_database(kind, workdir, name)
+        master = crypto.format_master_key(crypto.new_key())
+        self.env = {
+            "TWOSTEP_DATABASE_URL": self.url,
+            "TWOSTEP_MASTER_KEY": master,
+            "TWOSTEP_DATA_DIR": str(workdir),
+            "TWOSTEP_VERIFY_FAIL_LIMIT": "1000",
+            "TWOSTEP_SEND_LIMIT": "1000",
+            "TWOSTEP_RUN_WORKER": "false",
+            "TWOSTEP_CALLBACK_ALLOW_HTTP": "true",
+            "TWOSTEP_CALLBACK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+        }
+        settings = Settings(database_url=self.url, master_key=master, data_dir=workdir)  # type: ignore[arg-type]
+        self.rt: Runtime = build_runtime(settings)
+        started = time.monotonic()
+        self.seeded = seed.seed(self.rt, users)
+        print(f"[{kind}] seeded {users} users in {time.monotonic() - started:.1f}s", flush=True)
+
+    def close(self) -> None:
+        self.rt.db.dispose()
+
+
 def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    url = fresh_database(kind, workdir)
-    master = crypto.format_master_key(crypto.new_key())
-    env = {
-        "TWOSTEP_DATABASE_URL": url,
-        "TWOSTEP_MASTER_KEY": master,
-        "TWOSTEP_DATA_DIR": str(workdir),
-        "TWOSTEP_VERIFY_FAIL_LIMIT": "1000",
-        "TWOSTEP_SEND_LIMIT": "1000",
-        "TWOSTEP_RUN_WORKER": "false",
-    }
-    settings = Settings(database_url=url, master_key=master, data_dir=workdir)  # type: ignore[arg-type]
-    rt = build_runtime(settings)
-    started = time.monotonic()
-    seeded = seed.seed(rt, args.users)
-    print(f"[{kind}] seeded {args.users} users in {time.monotonic() - started:.1f}s", flush=True)
+    setup = Setup(kind, workdir, args.users)
+    rt, key = setup.rt, setup.seeded.api_key
     out: dict[str, Any] = {"database": kind, "users": args.users, "runs": {}}
     users = scenarios.Users(args.users)
-    rate = 20_000  # generous upper bound on requests/s, to size each run's payload list
-    per_run = min(args.users // 2, int(rate * (args.seconds + 1)))
-    twostep = servers.twostep(env, workdir / f"twostep-{kind}.log")
-    baseline = servers.baseline(env, workdir / f"baseline-{kind}.log", url)
+    per_run = min(args.users // 2, int(RATE_CEILING * (args.seconds + 1)))
+    twostep = servers.twostep(setup.env, workdir / f"twostep-{kind}.log", "--no-worker")
+    baseline = servers.baseline(setup.env, workdir / f"baseline-{kind}.log", setup.url)
+
+    def record(
+        name: str, server: servers.Server, payloads: list[bytes], concurrency: int
+    ) -> loadgen.Result:
+        result = drive(server.port, payloads, concurrency, args.seconds)
+        out["runs"][f"{name}@{concurrency}"] = result.summary()
+        print(
+            f"[{kind}] {name:<18} c={concurrency:<3} {result.rate:8.0f} req/s  "
+            f"p50 {result.percentile(50):6.2f} ms  p99 {result.percentile(99):6.2f} ms  "
+            f"{dict(result.statuses)}",
+            flush=True,
+        )
+        return result
+
     try:
-        for concurrency in args.concurrency:
-
-            def record(
-                name: str,
-                server: servers.Server,
-                payloads: list[bytes],
-                concurrency: int = concurrency,
-            ) -> loadgen.Result:
-                result = drive(server.port, payloads, concurrency, args.seconds)
-                out["runs"][f"{name}@{concurrency}"] = result.summary()
-                print(
-                    f"[{kind}] {name:<22} c={concurrency:<3} {result.rate:8.0f} req/s  "
-                    f"p50 {result.percentile(50):6.2f} ms  p99 {result.percentile(99):6.2f} ms"
-                    f"  {dict(result.statuses)}",
-                    flush=True,
-                )
-                return result
-
+        for c in args.concurrency:
             record(
                 "baseline verify",
                 baseline,
-                scenarios.verify_valid(seeded.api_key, users.take(per_run), prefix=""),
+                scenarios.verify_valid(key, users.take(per_run), prefix=""),
+                c,
             )
-            valid_users = users.take(per_run)
-            valid = scenarios.verify_valid(seeded.api_key, valid_users)
-            done = record("verify valid", twostep, valid)
-            record("verify replayed", twostep, valid[: max(1, sum(done.statuses.values()))] * 3)
-            record(
-                "verify invalid",
-                twostep,
-                scenarios.verify_invalid(seeded.api_key, users.take(per_run)),
-            )
-            record(
-                "O1 create", twostep, scenarios.approval_create(seeded.api_key, users.take(per_run))
-            )
+            valid = scenarios.verify_valid(key, users.take(per_run))
+            done = record("verify valid", twostep, valid, c)
+            record("verify replayed", twostep, valid[: max(1, sum(done.statuses.values()))] * 3, c)
+            record("verify invalid", twostep, scenarios.verify_invalid(key, users.take(per_run)), c)
+            record("O1 create", twostep, scenarios.approval_create(key, users.take(per_run)), c)
             uuids = rt.run(
                 lambda tx: list(
                     tx.conn.execute(select(approval_requests.c.uuid).limit(per_run)).scalars()
                 ),
                 write=False,
             )
-            record("O2 status", twostep, scenarios.approval_status(seeded.api_key, uuids * 3))
-            record("T1 sms", twostep, scenarios.request_sms(seeded.api_key, users.take(per_run)))
+            record("O2 status", twostep, scenarios.approval_status(key, uuids * 3), c)
+            record("T1 sms", twostep, scenarios.request_sms(key, users.take(per_run)), c)
+            answers = seed.pending_answers(rt, per_run)
+            record("device answer", twostep, scenarios.device_answers(answers, seed.DEVICE_KEY), c)
         out["server_rss_bytes"] = twostep.rss_bytes()
         out["database_bytes_per_user"] = round(seed.database_bytes(rt) / args.users)
+        baseline.stop()
+        out["onetouch_end_to_end"] = end_to_end(setup, twostep, workdir, per_run)
     finally:
         twostep.stop()
         baseline.stop()
-        rt.db.dispose()
-    for concurrency in args.concurrency:
-        base = out["runs"][f"baseline verify@{concurrency}"]["rps"]
-        for name, run in out["runs"].items():
-            if name.endswith(f"@{concurrency}") and base:
-                run["ratio_to_baseline"] = round(run["rps"] / base, 3)
+        setup.close()
+    add_ratios(out, args.concurrency)
     return out
+
+
+def end_to_end(setup: Setup, twostep: servers.Server, workdir: Path, limit: int) -> dict[str, Any]:
+    """Device answer → customer callback, through a `twostep worker` process."""
+    receiver = latency.Receiver()
+    app = setup.rt.run(lambda tx: apps.authenticate(tx, setup.seeded.api_key))
+    setup.rt.run(lambda tx: apps.update_settings(tx, app, {"onetouch_callback_url": receiver.url}))
+    worker = servers.Server(
+        [sys.executable, "-m", "twostep", "worker"],
+        setup.env,
+        workdir / f"worker-{setup.kind}.log",
+        ready_path=None,
+    )
+    try:
+        time.sleep(3)  # the API caches the application for a second; the worker starts
+        pending = seed.pending_answers(setup.rt, min(limit, 300))
+        result = uvloop.run(
+            latency.measure(f"http://127.0.0.1:{twostep.port}", pending, seed.DEVICE_KEY, receiver)
+        )
+    finally:
+        worker.stop()
+        receiver.close()
+    summary = {
+        "answers": len(pending),
+        "callbacks": result.requests,
+        "p50_ms": round(result.percentile(50), 2),
+        "p99_ms": round(result.percentile(99), 2),
+    }
+    print(
+        f"[{setup.kind}] OneTouch answer -> callback: p50 {summary['p50_ms']} ms, "
+        f"p99 {summary['p99_ms']} ms ({result.requests}/{len(pending)} callbacks)",
+        flush=True,
+    )
+    return summary
+
+
+def scale_check(
+    kind: str, args: argparse.Namespace, workdir: Path, small: dict[str, Any]
+) -> dict[str, Any]:
+    """Verify throughput with a ten times larger user table, against the main run's."""
+    big = Setup(kind, workdir, args.users * 10, name="twostep_bench_big")
+    server = servers.twostep(big.env, workdir / f"twostep-{kind}-big.log", "--no-worker")
+    try:
+        users = scenarios.Users(big.users)
+        payloads = scenarios.verify_valid(
+            big.seeded.api_key,
+            users.take(min(big.users // 2, int(RATE_CEILING * (args.seconds + 1)))),
+        )
+        result = drive(server.port, payloads, 16, args.seconds)
+    finally:
+        server.stop()
+        big.close()
+    base = small["runs"]["verify valid@16"]["rps"]
+    check = {
+        "users": big.users,
+        "rps": round(result.rate, 1),
+        "relative_to_small": round(result.rate / base, 3) if base else None,
+    }
+    print(
+        f"[{kind}] verify valid with {big.users} users: {result.rate:.0f} req/s "
+        f"({check['relative_to_small']} of the {args.users}-user run)",
+        flush=True,
+    )
+    return check
+
+
+def add_ratios(out: dict[str, Any], concurrencies: list[int]) -> None:
+    for c in concurrencies:
+        base = out["runs"][f"baseline verify@{c}"]["rps"]
+        for name, run in out["runs"].items():
+            if name.endswith(f"@{c}") and base:
+                run["ratio_to_baseline"] = round(run["rps"] / base, 3)
 
 
 def report(results: list[dict[str, Any]]) -> None:
     print()
     print(
-        f"{'database':<10} {'scenario':<28} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} "
+        f"{'database':<10} {'scenario':<24} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'p99.9 ms':>9}"
     )
     for db in results:
         for name, run in db["runs"].items():
             print(
-                f"{db['database']:<10} {name:<28} {run['rps']:>9.0f} "
+                f"{db['database']:<10} {name:<24} {run['rps']:>9.0f} "
                 f"{run.get('ratio_to_baseline', 0):>7.2f} {run['p50_ms']:>8.2f} "
                 f"{run['p99_ms']:>8.2f} {run['p999_ms']:>9.2f}"
             )
+        e2e = db["onetouch_end_to_end"]
         print(
             f"{db['database']:<10} server RSS {db['server_rss_bytes'] / 2**20:.0f} MiB, "
-            f"{db['database_bytes_per_user']} database bytes per user"
+            f"{db['database_bytes_per_user']} database bytes per user; OneTouch answer -> "
+            f"callback p50 {e2e['p50_ms']} ms, p99 {e2e['p99_ms']} ms"
         )
+        if "scale_check" in db:
+            check = db["scale_check"]
+            print(
+                f"{db['database']:<10} {check['users']} users: verify "
+                f"{check['relative_to_small']} of the smaller table's throughput"
+            )
 
 
 def main() -> None:
@@ -154,6 +241,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--concurrency", default="16,64")
+    parser.add_argument("--no-scale-check", action="store_true")
     args = parser.parse_args()
     args.users = args.users or (20_000 if args.quick else 100_000)
     args.seconds = args.seconds or (3.0 if args.quick else 8.0)
@@ -163,7 +251,10 @@ def main() -> None:
     for kind in args.databases.split(","):
         workdir = Path(tempfile.mkdtemp(prefix=f"twostep-bench-{kind}-"))
         try:
-            results.append(run_database(kind, args, workdir))
+            result = run_database(kind, args, workdir)
+            if not args.quick and not args.no_scale_check:
+                result["scale_check"] = scale_check(kind, args, workdir, result)
+            results.append(result)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     report(results)

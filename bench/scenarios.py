@@ -82,3 +82,38 @@ def approval_status(key: str, uuids: Sequence[str]) -> list[bytes]:
 def request_sms(key: str, users: Sequence[int]) -> list[bytes]:
     headers = {"X-Authy-API-Key": key}
     return [render_get(f"/protected/json/sms/{u}?force=true", headers) for u in users]
+
+
+def signed_answer(
+    device_uuid: str, uuid: str, digest: str, key: object, status: str = "approved"
+) -> tuple[str, dict[str, str], bytes]:
+    """A device's signed answer: (path, headers, body) of POST /device/v1/approval_requests/{uuid},
+    signed now (it must be sent within the clock-skew window)."""
+    from twostep.authenticator import protocol
+
+    device_key = protocol.DeviceKey(key)  # type: ignore[arg-type]
+    now = int(time.time())
+    statement = protocol.approval_statement(uuid, status, now, digest)
+    body = orjson.dumps(
+        {"status": status, "signed_at": now, "signature": device_key.sign(statement)}
+    )
+    path = f"/device/v1/approval_requests/{uuid}"
+    nonce = protocol.new_nonce()
+    signature = device_key.sign(protocol.canonical_request("POST", path, now, nonce, body))
+    headers = {
+        "X-TwoStep-Device": device_uuid,
+        "X-TwoStep-Timestamp": str(now),
+        "X-TwoStep-Nonce": nonce,
+        "X-TwoStep-Signature": signature,
+        "Content-Type": "application/json",
+    }
+    return path, headers, body
+
+
+def device_answers(pending: Sequence[tuple[str, str, str]], key: object) -> list[bytes]:
+    payloads = []
+    for device_uuid, uuid, digest in pending:
+        path, headers, body = signed_answer(device_uuid, uuid, digest, key)
+        content_type = headers.pop("Content-Type")
+        payloads.append(render_post(path, headers, body, content_type))
+    return payloads

@@ -161,3 +161,28 @@ def database_bytes(rt: Runtime) -> int:
             write=False,
         )
     )
+
+
+def pending_answers(rt: Runtime, limit: int) -> list[tuple[str, str, str]]:
+    """(device uuid, request uuid, shown digest) of pending approval requests, for device answers."""
+    from sqlalchemy import select
+
+    from twostep.services import approvals
+    from twostep.store import approvals as approval_q
+    from twostep.store.schema import approval_requests
+
+    def read(tx: object) -> list[tuple[str, str, str]]:
+        conn = tx.conn  # type: ignore[attr-defined]
+        rows = conn.execute(
+            select(approval_requests.c.uuid, approval_requests.c.person_id)
+            .where(approval_requests.c.status == "pending")
+            .limit(limit)
+        ).all()
+        found = []
+        for request_uuid, person_id in rows:
+            row = approval_q.by_uuid(conn, request_uuid)
+            digest = approvals.shown_digest(approvals.shown(row))
+            found.append((device_uuid(person_id), request_uuid, digest))
+        return found
+
+    return rt.run(read, write=False)

@@ -29,17 +29,20 @@ def pin_client() -> None:
 
 
 class Server:
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path, ready_path: str) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], log: Path, ready_path: str | None
+    ) -> None:
         self.port = free_port()
         self.ready_path = ready_path
-        full = [*argv, "--port", str(self.port)]
+        full = [*argv, "--port", str(self.port)] if ready_path is not None else list(argv)
         if (os.cpu_count() or 1) > 1:
             full = ["taskset", "-c", str(SERVER_CORE), *full]
         self._log = log.open("wb")
         self.process = subprocess.Popen(
             full, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
         )
-        self._wait_ready(log)
+        if ready_path is not None:  # a worker process serves nothing to wait for
+            self._wait_ready(log)
 
     def _wait_ready(self, log: Path) -> None:
         deadline = time.monotonic() + 60
@@ -75,7 +78,8 @@ class Server:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 def twostep(env: dict[str, str], log: Path, *extra: str) -> Server:

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
 
     # database
     db_pool_size: int = Field(16, ge=1, le=512)
+    # How long a process trusts an API key it has checked (0: always ask the database). A key
+    # rotated or an application changed on another node is seen there after at most this long.
+    app_cache_seconds: float = Field(1.0, ge=0, le=60)
+    # Threads running request transactions per process (0: 4 on SQLite, db_pool_size otherwise).
+    # SQLite runs one writer at a time, and more threads only fight over the GIL.
+    request_threads: int = Field(0, ge=0, le=512)
     db_busy_timeout_ms: int = Field(10_000, ge=0)
 
     # observability (docs/deployment.md, section 11)

@@ -116,7 +116,7 @@ def device_endpoint(
     async def endpoint(request: Request) -> Response:
         try:
             prepared = await prepare(request)
-            result = await anyio.to_thread.run_sync(prepared.run, handler, allow)
+            result = await prepared.rt.in_thread(lambda: prepared.run(handler, allow))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, "json")
         return reply(result)
@@ -135,7 +135,7 @@ def device_public(handler: Callable[[PublicCall], Result]) -> Callable[[Request]
             params = _params(request, body, rt)
             path = {k: str(v) for k, v in request.path_params.items()}
             ip = request.client.host if request.client else None
-            result = await anyio.to_thread.run_sync(
+            result = await rt.in_thread(
                 lambda: rt.run(lambda tx: handler(PublicCall(tx, params, path, ip)))
             )
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
@@ -162,8 +162,8 @@ def device_long_poll(read: Read, ready: Callable[[Body], bool]) -> Callable[[Req
             limit = rt.settings.long_poll_max_seconds
             wait = params.integer("wait", minimum=0, maximum=limit) or 0
             deadline = anyio.current_time() + wait
-            device, body = await anyio.to_thread.run_sync(
-                prepared.run, lambda call: (call.device, read(call.tx, call.device, params))
+            device, body = await rt.in_thread(
+                lambda: prepared.run(lambda call: (call.device, read(call.tx, call.device, params)))
             )
 
             def again(tx: Tx) -> Body:
@@ -175,7 +175,7 @@ def device_long_poll(read: Read, ready: Callable[[Body], bool]) -> Callable[[Req
                     break
                 topic = f"person:{device.person_id}"
                 await rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
-                body = await anyio.to_thread.run_sync(lambda: rt.run(again, write=False))
+                body = await rt.in_thread(lambda: rt.run(again, write=False))
                 if rt.notifier.closing:  # shutting down: answer with what there is
                     break
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope

@@ -91,7 +91,7 @@ async def _events(
         if rt.notifier.closing:
             return  # the server is shutting down; the client reconnects (``retry``) elsewhere
         try:
-            inbox = await anyio.to_thread.run_sync(
+            inbox = await rt.in_thread(
                 lambda: rt.run(lambda tx: device_inbox.inbox(tx, device_id), write=False)
             )
         except InvalidSignature:
@@ -104,8 +104,10 @@ async def _events(
 async def stream(request: Request) -> Response:
     try:
         prepared = await prepare(request)
-        device, first = await anyio.to_thread.run_sync(
-            prepared.run, lambda call: (call.device, device_inbox.inbox(call.tx, call.device.id))
+        device, first = await prepared.rt.in_thread(
+            lambda: prepared.run(
+                lambda call: (call.device, device_inbox.inbox(call.tx, call.device.id))
+            )
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
         return error_response(exc, "json")

@@ -134,7 +134,7 @@ def authy(handler: Handler, *, write: bool = True) -> Callable[[Request], Any]:
             return error_response(NotFound("Unknown format"), "json")
         try:
             prepared = await prepare(request, fmt)
-            body = await anyio.to_thread.run_sync(prepared.run, handler, write)
+            body = await prepared.rt.in_thread(lambda: prepared.run(handler, write))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, fmt)
         return respond(200, body, fmt)
@@ -163,7 +163,7 @@ def long_poll(
             wait = prepared.params.integer("wait", minimum=0, maximum=limit) or 0
             deadline = anyio.current_time() + wait
             while True:
-                body = await anyio.to_thread.run_sync(lambda: prepared.run(handler, write=False))
+                body = await prepared.rt.in_thread(lambda: prepared.run(handler, write=False))
                 topic = waiting_on(body)
                 remaining = deadline - anyio.current_time()
                 if topic is None or remaining <= 0:
@@ -171,9 +171,7 @@ def long_poll(
                 notifier = prepared.rt.notifier
                 await notifier.wait(topic, min(remaining, RECHECK_SECONDS))
                 if notifier.closing:  # shutting down: answer with the state as it is now
-                    body = await anyio.to_thread.run_sync(
-                        lambda: prepared.run(handler, write=False)
-                    )
+                    body = await prepared.rt.in_thread(lambda: prepared.run(handler, write=False))
                     break
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, fmt)
@@ -192,9 +190,7 @@ def public(
     async def endpoint(request: Request) -> Response:
         rt = runtime_of(request)
         try:
-            return await anyio.to_thread.run_sync(
-                lambda: rt.run(lambda tx: handler(tx, request), write=write)
-            )
+            return await rt.in_thread(lambda: rt.run(lambda tx: handler(tx, request), write=write))
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, "json")
 

@@ -11,6 +11,7 @@ import click
 
 from twostep.cli.common import config_option, emit_json, emit_table, json_option, opened_runtime
 from twostep.services import jobs
+from twostep.services.notify import listen_for_changes
 from twostep.services.runtime import Runtime
 
 
@@ -28,6 +29,9 @@ async def _run_until_signalled(rt: Runtime) -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch_signals)
+        if rt.redis is not None or not rt.db.is_sqlite:
+            # jobs queued on API nodes wake this worker at once (NOTIFY or Redis), not at the poll
+            tg.start_soon(listen_for_changes, rt)
         async with build_worker(rt) as worker:
             await worker.run(stop)
         tg.cancel_scope.cancel()

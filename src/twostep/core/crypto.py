@@ -58,21 +58,30 @@ def seal(key_id: str, key: bytes, plaintext: bytes, aad: bytes) -> str:
     return f"{_FORMAT}.{key_id}.{_b64(nonce + ciphertext)}"
 
 
-def open_sealed(keys: Mapping[str, bytes], sealed: str, aad: bytes) -> bytes:
+def split_sealed(sealed: str) -> tuple[str, bytes]:
+    """The data key id and the nonce+ciphertext of a sealed value."""
     try:
         fmt, key_id, payload = sealed.split(".", 2)
     except ValueError:
         raise CryptoError("not a sealed value") from None
     if fmt != _FORMAT:
         raise CryptoError(f"unknown sealed format {fmt!r}")
+    return key_id, _unb64(payload)
+
+
+def decrypt(cipher: AESGCM, raw: bytes, aad: bytes) -> bytes:
+    try:
+        return cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad)
+    except InvalidTag:
+        raise CryptoError("sealed value failed authentication") from None
+
+
+def open_sealed(keys: Mapping[str, bytes], sealed: str, aad: bytes) -> bytes:
+    key_id, raw = split_sealed(sealed)
     key = keys.get(key_id)
     if key is None:
         raise CryptoError(f"unknown data key {key_id!r}")
-    raw = _unb64(payload)
-    try:
-        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad)
-    except InvalidTag:
-        raise CryptoError("sealed value failed authentication") from None
+    return decrypt(AESGCM(key), raw, aad)
 
 
 def sealed_key_id(sealed: str) -> str:

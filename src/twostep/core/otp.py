@@ -21,6 +21,8 @@ _DIGESTS: dict[str, Callable[[], object]] = {
     "sha512": hashlib.sha512,
 }
 _POW10 = [10**n for n in range(11)]
+_COUNTER = struct.Struct(">Q")
+_WORD = struct.Struct(">I")
 
 
 def hotp(key: bytes, counter: int, digits: int = 6, algorithm: str = "sha1") -> str:
@@ -61,13 +63,18 @@ def match_totp(key: bytes, code: str, unix_time: float, params: TotpParams) -> i
         return None
     now_step = time_step(unix_time, params.step)
     matched: int | None = None
-    encoded = code.encode()
+    # Compare the numbers as fixed-size bytes: no string formatting in the loop (verify's hot path).
+    expected = int(code).to_bytes(5, "big")
+    modulus = _POW10[params.digits]
+    digest_of, algorithm, pack = hmac.digest, params.algorithm, _COUNTER.pack
     for delta in range(-params.window, params.window + 1):
         candidate = now_step + delta
         if candidate < 0:
             continue
-        produced = hotp(key, candidate, params.digits, params.algorithm).encode()
-        if hmac.compare_digest(produced, encoded) and matched is None:
+        mac = digest_of(key, pack(candidate), algorithm)
+        offset = mac[-1] & 0x0F
+        value = (_WORD.unpack_from(mac, offset)[0] & 0x7FFFFFFF) % modulus
+        if hmac.compare_digest(value.to_bytes(5, "big"), expected) and matched is None:
             matched = candidate
     return matched
 

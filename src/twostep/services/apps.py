@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -158,6 +159,7 @@ def _issue_key(tx: Tx, app_id: int, serial: int) -> str:
 def rotate_key(tx: Tx, app: App, *, grace_seconds: int = 0) -> str:
     """Issue a new key; the old ones stop working after ``grace_seconds``."""
     q.expire_keys(tx.conn, app.id, tx.now + timedelta(seconds=grace_seconds))
+    _forget_cached(tx)
     return _issue_key(tx, app.id, serial=q.max_serial(tx.conn, app.id) + 1)
 
 
@@ -170,12 +172,29 @@ def signing_key(tx: Tx, app: App) -> str:
 
 
 def authenticate(tx: Tx, api_key: str | None) -> App:
+    """The application of an API key. A process remembers keys it checked for
+    ``app_cache_seconds`` (every request authenticates: this saves a query and parsing the
+    settings); keys in a rotation grace period are always checked against their end."""
     if not api_key:
         raise InvalidApiKey
-    row = q.app_by_key_hash(tx.conn, crypto.api_key_hash(api_key), tx.now)
+    digest = crypto.api_key_hash(api_key)
+    cache = tx.rt.app_cache
+    known = cache.get(digest)
+    if known is not None and known[0] > time.monotonic():
+        return known[1]
+    row = q.app_by_key_hash(tx.conn, digest, tx.now)
     if row is None:
         raise InvalidApiKey
-    return _app(row)
+    app = _app(row)
+    ttl = tx.settings.app_cache_seconds
+    if ttl > 0 and row.key_expires_at is None:
+        cache[digest] = (time.monotonic() + ttl, app)
+    return app
+
+
+def _forget_cached(tx: Tx) -> None:
+    """This process drops what it remembered at once (others within ``app_cache_seconds``)."""
+    tx.after_commit.append(tx.rt.app_cache.clear)
 
 
 def get(tx: Tx, app_id: int) -> App:
@@ -213,6 +232,7 @@ def update_settings(tx: Tx, app: App, changes: dict[str, str]) -> App:
             values[key] = parse_setting(key, text)
     settings = dataclasses.replace(app.settings, **values)
     q.update_app(tx.conn, app.id, name=name, settings=settings.to_json(), now=tx.now)
+    _forget_cached(tx)
     return get(tx, app.id)
 
 

@@ -39,6 +39,7 @@ def open_database(settings: Settings) -> Database:
         settings.resolved_database_url,
         pool_size=settings.db_pool_size,
         busy_timeout_ms=settings.db_busy_timeout_ms,
+        threads=settings.request_threads,
     )
 
 

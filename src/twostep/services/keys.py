@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -26,19 +27,33 @@ class Keyring:
     active_id: str
     data_keys: dict[str, bytes]
     derive_secret: bytes
+    # prepared once: building an AES-GCM context or deriving a subkey costs more than using it
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, compare=False, repr=False)
+    _subkeys: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def seal(self, plaintext: bytes, aad: str) -> str:
         return crypto.seal(self.active_id, self.data_keys[self.active_id], plaintext, aad.encode())
 
     def open(self, sealed: str, aad: str) -> bytes:
-        return crypto.open_sealed(self.data_keys, sealed, aad.encode())
+        key_id, raw = crypto.split_sealed(sealed)
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            key = self.data_keys.get(key_id)
+            if key is None:
+                raise crypto.CryptoError(f"unknown data key {key_id!r}")
+            cipher = self._ciphers[key_id] = AESGCM(key)
+        return crypto.decrypt(cipher, raw, aad.encode())
 
     def api_key(self, app_id: int, serial: int, salt: bytes) -> str:
         return crypto.derive_api_key(self.derive_secret, app_id, serial, salt)
 
     def subkey(self, purpose: str) -> bytes:
         """A stable secret for one purpose (e.g. hashing one-time codes), derived from the derive key."""
-        return crypto.derive_api_key(self.derive_secret, 0, 0, purpose.encode()).encode()
+        key = self._subkeys.get(purpose)
+        if key is None:
+            key = crypto.derive_api_key(self.derive_secret, 0, 0, purpose.encode()).encode()
+            self._subkeys[purpose] = key
+        return key
 
 
 def read_master_key(value: str | None, path: Path, *, create: bool) -> bytes:

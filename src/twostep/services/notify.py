@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twostep.store import notify as pg
@@ -21,6 +22,7 @@ class Notifier:
     def __init__(self) -> None:
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._subscribers: dict[str, list[Callable[[], None]]] = defaultdict(list)
         self.closing = False  # the server is shutting down: long polls answer, streams end
 
     def close(self) -> None:
@@ -51,6 +53,14 @@ class Notifier:
         for future in self._waiters.pop(topic, set()):
             if not future.done():
                 future.set_result(None)
+        for callback in list(self._subscribers.get(topic, ())):
+            callback()
+
+    def subscribe(self, topic: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (on the notifier's loop) at every announcement of ``topic`` until the
+        returned function is called. Unlike ``wait`` nothing is missed between two waits."""
+        self._subscribers[topic].append(callback)
+        return lambda: self._subscribers[topic].remove(callback)
 
     async def wait(self, topic: str, seconds: float) -> bool:
         """True if ``topic`` was published within ``seconds``."""

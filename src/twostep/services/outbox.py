@@ -12,6 +12,8 @@ import orjson
 from twostep.services.runtime import Runtime, Tx
 from twostep.store import outbox as q
 
+OUTBOX_TOPIC = "outbox"
+
 
 def new_key(prefix: str = "") -> str:
     return prefix + secrets.token_hex(16)
@@ -41,9 +43,7 @@ def enqueue(
         now=tx.now,
         not_before=not_before,
     )
-    for hook in tx.rt.on_jobs_queued:
-        if hook not in tx.after_commit:
-            tx.after_commit.append(hook)
+    tx.announce(OUTBOX_TOPIC)  # wakes workers on every node once this commits
     return key
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection
 
@@ -22,6 +22,9 @@ from twostep.store.db import Database
 from twostep.store.notify import notify
 from twostep.store.redis import RedisStore
 
+if TYPE_CHECKING:
+    from twostep.services.apps import App
+
 T = TypeVar("T")
 
 
@@ -31,6 +34,7 @@ class Tx:
     rt: Runtime
     now: datetime
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    announced: set[str] = field(default_factory=set)
 
     @property
     def settings(self) -> Settings:
@@ -46,7 +50,10 @@ class Tx:
 
     def announce(self, topic: str) -> None:
         """Tell waiters on every node about ``topic`` once this transaction commits (other nodes
-        through Redis when configured, else PostgreSQL NOTIFY, sent at commit)."""
+        through Redis when configured, else PostgreSQL NOTIFY, sent at commit). Once per topic."""
+        if topic in self.announced:
+            return
+        self.announced.add(topic)
         redis = self.rt.redis
         if redis is None:
             notify(self.conn, topic)
@@ -66,8 +73,8 @@ class Runtime:
     notifier: Notifier = field(default_factory=Notifier)
     counters: Counters = field(default_factory=Counters)  # monthly statistics, written by flush
     redis: RedisStore | None = None
-    # called (from any thread) after a transaction that queued outbox jobs commits
-    on_jobs_queued: list[Callable[[], None]] = field(default_factory=list)
+    # API-key digest -> (until, App): see apps.authenticate
+    app_cache: dict[bytes, tuple[float, App]] = field(default_factory=dict)
 
     @contextmanager
     def tx(self, *, write: bool = True) -> Iterator[Tx]:
@@ -76,6 +83,10 @@ class Runtime:
             yield tx
         for hook in tx.after_commit:
             hook()
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (blocking database work) on one of the process's request threads."""
+        return await self.db.in_thread(fn)
 
     def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
         """Run ``fn`` in one transaction (retrying SQLite lock timeouts), then its after-commit hooks."""

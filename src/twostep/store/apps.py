@@ -50,10 +50,11 @@ class AppRow(NamedTuple):
     name: str
     settings: dict[str, Any]
     created_at: datetime
+    key_expires_at: datetime | None = None
 
 
 _BY_KEY = raw.Sql(
-    "SELECT a.id, a.public_id, a.name, a.settings, a.created_at FROM api_keys k "
+    "SELECT a.id, a.public_id, a.name, a.settings, a.created_at, k.expires_at FROM api_keys k "
     "JOIN applications a ON a.id = k.app_id "
     "WHERE k.key_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)"
 )
@@ -66,7 +67,7 @@ def app_by_key_hash(conn: Connection, key_hash: bytes, now: datetime) -> AppRow 
         return None
     created = raw.parse_ts(row[4])
     assert created is not None
-    return AppRow(row[0], row[1], row[2], raw.parse_json(row[3]), created)
+    return AppRow(row[0], row[1], row[2], raw.parse_json(row[3]), created, raw.parse_ts(row[5]))
 
 
 def current_key(conn: Connection, app_id: int) -> Record | None:

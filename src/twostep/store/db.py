@@ -1,48 +1,146 @@
 """Engine and transactions. The edge (a request or a job) opens one transaction; services run inside.
 
 SQLite: WAL mode, ``BEGIN IMMEDIATE`` for transactions that write (so concurrent writers queue on the
-busy timeout instead of failing to upgrade a read lock), a pool of connections. PostgreSQL: psycopg 3
-with a pooled engine. Both use synchronous drivers: the API runs each unit of work in a worker thread
-with a single hop, which measured faster than an async driver's hop per statement."""
+busy timeout instead of failing to upgrade a read lock). PostgreSQL: psycopg 3. Both use synchronous
+drivers: the API runs each unit of work in a worker thread with a single hop, which measured faster
+than an async driver's hop per statement.
+
+Each thread keeps one connection checked out and reuses it for its transactions: checking a
+connection out of the pool and back for every transaction cost ~70 µs, more than most requests'
+own queries. A connection idle for a while is pinged before use (a database restart or failover
+leaves it broken), and one that broke mid-transaction is dropped and replaced."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-_WRITE = "twostep_write"
+T = TypeVar("T")
 _SQLITE_BUSY_RETRIES = 5
+_PING_AFTER_IDLE_SECONDS = 10.0
+
+
+class _Held(threading.local):
+    keep: bool = False  # a request thread of ours: it keeps its connection between transactions
+    conn: Connection | None = None
+    used_at: float = 0.0
+    write: bool = True  # read by the SQLite begin hook: BEGIN IMMEDIATE or plain BEGIN
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 16, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 16, busy_timeout_ms: int = 10_000, threads: int = 0
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = _make_engine(url, pool_size, busy_timeout_ms)
+        self._held = _Held()
+        self._all_held: list[Connection] = []
+        self._registry = threading.Lock()
+        self.engine = _make_engine(url, pool_size, busy_timeout_ms, self._held)
         # SQLite has one writer at a time. Queueing this process's writers on a lock is far
         # cheaper than letting them collide on the file lock, where SQLite's busy handler sleeps
         # (up to 100 ms a time); the busy timeout is left for writers in other processes.
         self._writer = threading.Lock()
+        # The request threads: a fixed set, so each keeps its connection for its whole life.
+        self.threads = threads or (4 if self.is_sqlite else pool_size)
+        self._executor: ThreadPoolExecutor | None = None
+
+    # --- connections --------------------------------------------------------------------------
+
+    def _connection(self) -> Connection:
+        held = self._held
+        conn = held.conn
+        if conn is not None and (conn.closed or conn.invalidated):
+            self._forget(conn)
+            conn = None
+        idle = conn is not None and time.monotonic() - held.used_at > _PING_AFTER_IDLE_SECONDS
+        if conn is not None and idle and not self._alive(conn):
+            self._forget(conn)
+            conn = None
+        if conn is None:
+            conn = self.engine.connect()
+            held.conn = conn
+            with self._registry:
+                self._all_held.append(conn)
+        held.used_at = time.monotonic()
+        return conn
+
+    def _alive(self, conn: Connection) -> bool:
+        try:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+            if not self.is_sqlite:
+                conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - any failure means: use another connection
+            return False
+        return True
+
+    def _forget(self, conn: Connection) -> None:
+        if self._held.conn is conn:
+            self._held.conn = None
+        with self._registry:
+            if conn in self._all_held:
+                self._all_held.remove(conn)
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:  # noqa: BLE001, S110 - it is being thrown away
+            pass
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        if self.is_sqlite and write:
-            with self._writer, self.engine.connect() as raw:
-                conn = raw.execution_options(**{_WRITE: True})
+        held = self._held
+        if not held.keep or (held.conn is not None and held.conn.in_transaction()):
+            # Other threads (tools, tests, the worker's helpers), and a transaction inside another
+            # on one thread, take a connection from the pool for the transaction.
+            with self._pooled(write) as conn:
+                yield conn
+            return
+        lock = self._writer if self.is_sqlite and write else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            conn = self._connection()
+            self._held.write = write
+            try:
                 with conn.begin():
                     yield conn
-            return
-        with self.engine.connect() as raw:
-            conn = raw.execution_options(**{_WRITE: False}) if self.is_sqlite else raw
-            with conn.begin():
-                yield conn
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    self._forget(conn)
+                raise
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @contextmanager
+    def _pooled(self, write: bool) -> Iterator[Connection]:
+        lock = self._writer if self.is_sqlite and write else None
+        outer = self._held.write
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.connect() as conn:
+                self._held.write = write
+                with conn.begin():
+                    yield conn
+        finally:
+            self._held.write = outer
+            if lock is not None:
+                lock.release()
 
     def run(self, fn: Any, *, write: bool = True) -> Any:
         """Run ``fn(conn)`` in a transaction, retrying SQLite's rare lock timeouts."""
@@ -57,7 +155,31 @@ class Database:
                     raise
                 time.sleep(0.01 * attempt)
 
+    # --- the request threads --------------------------------------------------------------------
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on one of the request threads (with the caller's context variables, so log
+        lines carry the request id)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                self.threads, thread_name_prefix="twostep-db", initializer=self._keep_connection
+            )
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn)
+
+    def _keep_connection(self) -> None:
+        self._held.keep = True
+
     def dispose(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        with self._registry:
+            held, self._all_held = self._all_held, []
+        for conn in held:
+            with contextlib.suppress(Exception):  # closing at shutdown, best effort
+                conn.close()
+        self._held = _Held()
         self.engine.dispose()
 
 
@@ -66,7 +188,7 @@ def _is_locked(exc: OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _make_engine(url: str, pool_size: int, busy_timeout_ms: int) -> Engine:
+def _make_engine(url: str, pool_size: int, busy_timeout_ms: int, held: _Held) -> Engine:
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError("an in-memory SQLite database cannot be shared; use a file")
@@ -76,7 +198,7 @@ def _make_engine(url: str, pool_size: int, busy_timeout_ms: int) -> Engine:
             max_overflow=pool_size,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         )
-        _install_sqlite_hooks(engine, busy_timeout_ms)
+        _install_sqlite_hooks(engine, busy_timeout_ms, held)
         return engine
     return create_engine(
         url,
@@ -87,7 +209,7 @@ def _make_engine(url: str, pool_size: int, busy_timeout_ms: int) -> Engine:
     )
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, held: _Held) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from the sqlite3 module: we emit BEGIN ourselves below.
@@ -101,8 +223,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE, True)
         # straight to the driver: this runs for every transaction
         driver = conn.connection.dbapi_connection
         assert driver is not None
-        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        driver.execute("BEGIN IMMEDIATE" if held.write else "BEGIN")

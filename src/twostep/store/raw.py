@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -65,8 +66,14 @@ def ts(conn: Connection, value: datetime) -> Any:
     """A timestamp as the column stores it (types.UTCDateTime: on SQLite the text SQLAlchemy
     writes, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, which sorts in time order)."""
     if conn.dialect.name == "sqlite":
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return _sqlite_text(value)
     return value
+
+
+@lru_cache(maxsize=64)
+def _sqlite_text(value: datetime) -> str:
+    # one transaction passes its ``now`` several times: format it once
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def parse_ts(value: Any) -> datetime | None:

@@ -17,6 +17,7 @@ from twostep import metrics
 from twostep.delivery.base import DeliveryResult
 from twostep.services import attempts, health, jobs, maintenance
 from twostep.services.jobs import Job
+from twostep.services.outbox import OUTBOX_TOPIC
 from twostep.services.runtime import Runtime, Tx
 from twostep.worker.dispatch import Deliver
 from twostep.worker.retry import Backoff
@@ -39,15 +40,13 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.heartbeat = health.Heartbeat(rt)
 
-    def notify(self) -> None:
-        """Called from any thread after a transaction queued jobs: deliver without waiting for
-        the next poll."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
-
     async def run(self, stop: anyio.Event) -> None:
+        """Until ``stop``: deliver, maintain, and between batches sleep until jobs are announced
+        (this process, or another node through NOTIFY/Redis) or the poll interval passes."""
         self._loop = asyncio.get_running_loop()
-        self.rt.on_jobs_queued.append(self.notify)
+        self.rt.notifier.bind(self._loop)
+        # (a lambda: the event is replaced after every wake)
+        unsubscribe = self.rt.notifier.subscribe(OUTBOX_TOPIC, lambda: self._wake.set())  # noqa: PLW0108
         next_frequent = next_periodic = next_beat = 0.0
         try:
             while not stop.is_set():
@@ -66,7 +65,7 @@ class Worker:
                         await self._wake.wait()
                     self._wake = anyio.Event()
         finally:
-            self.rt.on_jobs_queued.remove(self.notify)
+            unsubscribe()
             with anyio.CancelScope(shield=True):
                 await self._maintain(self.heartbeat.stop)
 

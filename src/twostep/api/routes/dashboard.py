@@ -4,7 +4,6 @@ key and an HMAC signature with its API signing key (headers X-Authy-Signature, -
 
 from __future__ import annotations
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -53,7 +52,7 @@ async def _handle(request: Request, action: str) -> Response:
             webhooks.delete(tx, app, webhook_id)
             return {"message": "Webhook deleted", "success": True}
 
-        body = await anyio.to_thread.run_sync(lambda: rt.run(unit))
+        body = await rt.in_thread(lambda: rt.run(unit))
     except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
         return error_response(exc, "json")
     return respond(200, body, "json")
