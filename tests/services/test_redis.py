@@ -7,6 +7,7 @@ import asyncio
 import secrets
 
 import pytest
+from httpx import Response
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -29,16 +30,19 @@ def test_lockout_counts_in_redis(
 ) -> None:
     assert runtime.redis is not None
     user = register(client, app_key)
+
+    def verify(token: int) -> Response:
+        return client.get(f"/protected/json/verify/{token}/{user}", headers=headers(app_key))
+
     for i in range(runtime.settings.verify_fail_limit):
-        assert client.get(f"/protected/json/verify/{1000000 + i}/{user}",
-                          headers=headers(app_key)).status_code == 401
-    assert_error(client.get(f"/protected/json/verify/1234567/{user}", headers=headers(app_key)),
-                 429, "60003")
-    assert runtime.run(lambda tx: tx.conn.execute(select(func.count()).select_from(rate_hits))
-                       .scalar_one()) == 0  # nothing counted in the database
+        assert verify(1000000 + i).status_code == 401
+    assert_error(verify(1234567), 429, "60003")
+    counted = runtime.run(
+        lambda tx: tx.conn.execute(select(func.count()).select_from(rate_hits)).scalar_one()
+    )
+    assert counted == 0  # nothing counted in the database
     clock.advance(runtime.settings.verify_fail_window_seconds + 1)
-    assert client.get(f"/protected/json/verify/1234567/{user}",
-                      headers=headers(app_key)).status_code == 401
+    assert verify(1234567).status_code == 401
 
 
 def test_changes_are_announced_through_redis(runtime: Runtime) -> None:

@@ -39,19 +39,44 @@ class Device:
 
     def authy_view(self) -> dict[str, Any]:
         """The ``device`` object Authy put in verify answers and OneTouch callbacks."""
-        return {
-            "city": None,
-            "country": None,
-            "ip": None,
-            "region": None,
-            "registration_city": None,
-            "registration_country": None,
-            "registration_ip": self.registration_ip,
-            "registration_method": self.registration_method,
-            "registration_region": None,
-            "os_type": self.os_type,
-            "last_account_recovery_at": None,
-            "id": self.id,
-            "registration_date": int(self.created_at.timestamp()),
-            "last_sync_date": int(self.last_sync_at.timestamp()) if self.last_sync_at else None,
-        }
+        return authy_device(
+            self.os_type,
+            self.id,
+            self.created_at,
+            registration_ip=self.registration_ip,
+            registration_method=self.registration_method,
+            last_sync_at=self.last_sync_at,
+        )
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+def authy_device(
+    os_type: str,
+    device_id: int | None,
+    registered_at: datetime | None,
+    *,
+    registration_ip: str | None = None,
+    registration_method: str | None = None,
+    last_sync_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The ``device`` object of Authy's answers: what is known, null for the rest (TwoStep keeps
+    no geolocation)."""
+    return {
+        "city": None,
+        "country": None,
+        "ip": None,
+        "region": None,
+        "registration_city": None,
+        "registration_country": None,
+        "registration_ip": registration_ip,
+        "registration_method": registration_method,
+        "registration_region": None,
+        "os_type": os_type,
+        "last_account_recovery_at": None,
+        "id": device_id,
+        "registration_date": _epoch(registered_at),
+        "last_sync_date": _epoch(last_sync_at),
+    }

@@ -23,6 +23,7 @@ from twostep.errors import (
 from twostep.services import audit, events, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.codes import code_digest
+from twostep.services.device_model import authy_device
 from twostep.services.runtime import Tx
 from twostep.services.seeds import (
     DEVICE_TOKEN,
@@ -187,43 +188,20 @@ def _match_generic(tx: Tx, app: App, user: User, token: str) -> Match:
     return Match.ACCEPTED if q.advance_generic_step(tx.conn, secret.id, step) else Match.REUSED
 
 
-def _epoch(value: Any) -> int | None:
-    return int(value.timestamp()) if value is not None else None
-
-
-def _device(os_type: str, device_id: int | None, registered: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "city": None,
-        "country": None,
-        "ip": None,
-        "region": None,
-        "registration_city": None,
-        "registration_country": None,
-        "registration_ip": extra.get("registration_ip"),
-        "registration_method": extra.get("registration_method"),
-        "registration_region": None,
-        "os_type": os_type,
-        "last_account_recovery_at": None,
-        "id": device_id,
-        "registration_date": _epoch(registered),
-        "last_sync_date": _epoch(extra.get("last_sync")),
-    }
-
-
 def sms_device(user: User) -> dict[str, Any]:
-    return _device("sms", None, user.created_at)
+    return authy_device("sms", None, user.created_at)
 
 
 def generic_device(user: User) -> dict[str, Any]:
-    return _device("authenticator", None, user.created_at)
+    return authy_device("authenticator", None, user.created_at)
 
 
 def device_body(seed: Any) -> dict[str, Any]:
-    return _device(
+    return authy_device(
         seed.os_type,
         seed.device_id,
         seed.created_at,
         registration_ip=seed.registration_ip,
         registration_method=seed.registration_method,
-        last_sync=seed.last_sync_at,
+        last_sync_at=seed.last_sync_at,
     )

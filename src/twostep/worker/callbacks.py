@@ -159,10 +159,4 @@ def make_callback_handler(
             seconds=seconds,
         )
 
-    async def deliver(job: Job) -> DeliveryResult:
-        try:
-            return await attempt(job)
-        except outbound.Stop as stop:
-            return stop.result
-
-    return deliver
+    return outbound.guarded(attempt)

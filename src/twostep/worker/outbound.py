@@ -8,13 +8,14 @@ refused as unsafe. Details name the host and the status only, never a path, quer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
 from twostep.config import Settings
 from twostep.delivery import urlsafety
 from twostep.delivery.base import DeliveryResult
+from twostep.services.jobs import Job
 
 
 class Stop(Exception):
@@ -81,3 +82,17 @@ async def send(
             provider, f"network error calling {target.host} ({type(exc).__name__})", retry=True
         )
     return outcome(provider, status, target.host)
+
+
+def guarded(
+    attempt: Callable[[Job], Awaitable[DeliveryResult]],
+) -> Callable[[Job], Awaitable[DeliveryResult]]:
+    """A delivery function from an attempt that may end early with ``Stop``."""
+
+    async def deliver(job: Job) -> DeliveryResult:
+        try:
+            return await attempt(job)
+        except Stop as stop:
+            return stop.result
+
+    return deliver

@@ -67,10 +67,4 @@ def make_webhook_handler(
             seconds=seconds,
         )
 
-    async def deliver(job: Job) -> DeliveryResult:
-        try:
-            return await attempt(job)
-        except outbound.Stop as stop:
-            return stop.result
-
-    return deliver
+    return outbound.guarded(attempt)
