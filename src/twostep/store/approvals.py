@@ -5,18 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
+from twostep.store.compiled import Compiled
 from twostep.store.schema import app_users, applications, approval_requests
+from twostep.store.types import UTCDateTime
 
 Record = Any
 
 
-def insert_request(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(approval_requests).values(**values))
+_INSERT_COLUMNS = (
+    "uuid",
+    "public_id",
+    "app_id",
+    "person_id",
+    "message",
+    "details",
+    "hidden_details",
+    "logos",
+    "seconds_to_expire",
+    "expires_at",
+    "status",
+    "notified",
+    "number_match",
+    "number_choices",
+    "created_at",
+    "updated_at",
+)
+_INSERT = Compiled(insert(approval_requests).values({c: bindparam(c) for c in _INSERT_COLUMNS}))
 
 
-def by_uuid(conn: Connection, uuid: str, *, for_update: bool = False) -> Record | None:
+def _by_uuid(for_update: bool) -> Compiled:
     """The request with its application's name and public id and the user's email and public id
     (null once the user's registration was purged)."""
     query = (
@@ -35,53 +54,92 @@ def by_uuid(conn: Connection, uuid: str, *, for_update: bool = False) -> Record 
                 app_users.c.person_id == approval_requests.c.person_id,
             ),
         )
-        .where(approval_requests.c.uuid == uuid)
+        .where(approval_requests.c.uuid == bindparam("uuid"))
     )
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=approval_requests)
-    return conn.execute(query).first()
+    if not for_update:
+        return Compiled(query)
+    # SQLite has no row locks: its writers are serialized already (store/db.py)
+    return Compiled(
+        lambda dialect: (
+            query.with_for_update(of=approval_requests) if dialect == "postgresql" else query
+        )
+    )
+
+
+_BY_UUID = _by_uuid(for_update=False)
+_BY_UUID_FOR_UPDATE = _by_uuid(for_update=True)
+_DECIDE_COLUMNS = (
+    "status",
+    "processed_at",
+    "updated_at",
+    "device_id",
+    "reason",
+    "signed_at",
+    "device_signature",
+    "shown_digest",
+)
+_DECIDE = Compiled(
+    update(approval_requests)
+    .where(
+        approval_requests.c.id == bindparam("request_id"), approval_requests.c.status == "pending"
+    )
+    .values({c: bindparam(c) for c in _DECIDE_COLUMNS})
+)
+
+
+def insert_request(conn: Connection, **values: Any) -> None:
+    _INSERT.run(conn, **values)
+
+
+def by_uuid(conn: Connection, uuid: str, *, for_update: bool = False) -> Record | None:
+    """The request with its application's name and public id and the user's email and public id
+    (null once the user's registration was purged); locked for update on PostgreSQL."""
+    return (_BY_UUID_FOR_UPDATE if for_update else _BY_UUID).first(conn, uuid=uuid)
+
+
+def _live(*conditions: Any) -> Any:
+    return and_(
+        *conditions,
+        approval_requests.c.status == "pending",
+        or_(
+            approval_requests.c.expires_at.is_(None),
+            approval_requests.c.expires_at > bindparam("now", type_=UTCDateTime),
+        ),
+    )
+
+
+_PENDING_FOR_PERSON = Compiled(
+    select(
+        approval_requests,
+        applications.c.name.label("app_name"),
+        applications.c.public_id.label("app_public_id"),
+    )
+    .join(applications, applications.c.id == approval_requests.c.app_id)
+    .where(_live(approval_requests.c.person_id == bindparam("person_id")))
+    .order_by(approval_requests.c.id.desc())
+)
+_COUNT_PENDING = Compiled(
+    select(func.count().label("pending")).where(
+        _live(
+            approval_requests.c.app_id == bindparam("app_id"),
+            approval_requests.c.person_id == bindparam("person_id"),
+        )
+    )
+)
 
 
 def pending_for_person(conn: Connection, person_id: int, now: datetime) -> list[Record]:
-    return list(
-        conn.execute(
-            select(
-                approval_requests,
-                applications.c.name.label("app_name"),
-                applications.c.public_id.label("app_public_id"),
-            )
-            .join(applications, applications.c.id == approval_requests.c.app_id)
-            .where(
-                approval_requests.c.person_id == person_id,
-                approval_requests.c.status == "pending",
-                or_(approval_requests.c.expires_at.is_(None), approval_requests.c.expires_at > now),
-            )
-            .order_by(approval_requests.c.id.desc())
-        ).all()
-    )
+    return _PENDING_FOR_PERSON.rows(conn, person_id=person_id, now=now)
 
 
 def count_pending(conn: Connection, app_id: int, person_id: int, now: datetime) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).where(
-                approval_requests.c.app_id == app_id,
-                approval_requests.c.person_id == person_id,
-                approval_requests.c.status == "pending",
-                or_(approval_requests.c.expires_at.is_(None), approval_requests.c.expires_at > now),
-            )
-        ).scalar_one()
-    )
+    return int(_COUNT_PENDING.scalars(conn, app_id=app_id, person_id=person_id, now=now)[0])
 
 
 def decide(conn: Connection, request_id: int, **values: Any) -> bool:
-    """Move a pending request to a final status; False if it is no longer pending."""
-    result = conn.execute(
-        update(approval_requests)
-        .where(approval_requests.c.id == request_id, approval_requests.c.status == "pending")
-        .values(**values)
-    )
-    return result.rowcount == 1
+    """Move a pending request to a final status (every column of ``_DECIDE_COLUMNS``); False if
+    it is no longer pending."""
+    return _DECIDE.run(conn, request_id=request_id, **values) == 1
 
 
 def set_notified(conn: Connection, uuid: str, now: datetime) -> None:

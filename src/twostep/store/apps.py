@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from twostep.store import raw
+from twostep.store.compiled import Compiled
 from twostep.store.schema import api_keys, applications
 
 Record = Any  # a SQLAlchemy Row: columns by attribute name
@@ -84,8 +85,11 @@ def max_serial(conn: Connection, app_id: int) -> int:
     return max(rows, default=0)
 
 
+_APP_BY_ID = Compiled(select(applications).where(applications.c.id == bindparam("app_id")))
+
+
 def app_by_id(conn: Connection, app_id: int) -> Record | None:
-    return conn.execute(select(applications).where(applications.c.id == app_id)).first()
+    return _APP_BY_ID.first(conn, app_id=app_id)
 
 
 def apps_by_name(conn: Connection, name: str) -> list[Record]:

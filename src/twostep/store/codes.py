@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, bindparam, delete, insert
 
 from twostep.store import raw
+from twostep.store.compiled import Compiled
 from twostep.store.schema import otp_codes, totp_secrets
 from twostep.store.upsert import insert_ignore
 
@@ -40,6 +41,25 @@ class SecretRow(NamedTuple):
     last_step: int
 
 
+_INSERT_CODE = Compiled(
+    insert(otp_codes).values(
+        {
+            c: bindparam(c)
+            for c in (
+                "app_id",
+                "person_id",
+                "channel",
+                "digest",
+                "action",
+                "attempts",
+                "created_at",
+                "expires_at",
+            )
+        }
+    )
+)
+
+
 def insert_code(
     conn: Connection,
     *,
@@ -51,17 +71,16 @@ def insert_code(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    conn.execute(
-        insert(otp_codes).values(
-            app_id=app_id,
-            person_id=person_id,
-            channel=channel,
-            digest=digest,
-            action=action,
-            attempts=0,
-            created_at=now,
-            expires_at=expires_at,
-        )
+    _INSERT_CODE.run(
+        conn,
+        app_id=app_id,
+        person_id=person_id,
+        channel=channel,
+        digest=digest,
+        action=action,
+        attempts=0,
+        created_at=now,
+        expires_at=expires_at,
     )
 
 

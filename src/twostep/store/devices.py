@@ -6,40 +6,52 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
 
+from twostep.store.compiled import Compiled
 from twostep.store.schema import app_users, applications, device_nonces, device_seeds, devices
-from twostep.store.upsert import insert_ignore
+from twostep.store.upsert import insert_ignore, insert_ignore_statement
 
 Record = Any
 
 
+_ACTIVE_FOR_APP = Compiled(
+    select(devices)
+    .join(device_seeds, device_seeds.c.device_id == devices.c.id)
+    .where(
+        devices.c.person_id == bindparam("person_id"),
+        devices.c.status == "active",
+        device_seeds.c.app_id == bindparam("app_id"),
+        device_seeds.c.revoked_at.is_(None),
+    )
+    .order_by(devices.c.id.desc())
+)
+_APP_IDS = Compiled(
+    select(device_seeds.c.app_id).where(
+        device_seeds.c.device_id == bindparam("device_id"), device_seeds.c.revoked_at.is_(None)
+    )
+)
+_BY_UUID = Compiled(select(devices).where(devices.c.uuid == bindparam("uuid")))
+_TOUCH = Compiled(
+    update(devices)
+    .where(devices.c.id == bindparam("device_id"))
+    .values(last_sync_at=bindparam("now"))
+)
+_REMEMBER_NONCE = Compiled(
+    lambda dialect: insert_ignore_statement(
+        dialect, device_nonces, ["device_id", "nonce", "at"], ["device_id", "nonce"]
+    )
+)
+
+
 def active_for_app(conn: Connection, person_id: int, app_id: int) -> list[Record]:
     """The person's active devices that hold a (not revoked) seed for the application."""
-    return list(
-        conn.execute(
-            select(devices)
-            .join(device_seeds, device_seeds.c.device_id == devices.c.id)
-            .where(
-                devices.c.person_id == person_id,
-                devices.c.status == "active",
-                device_seeds.c.app_id == app_id,
-                device_seeds.c.revoked_at.is_(None),
-            )
-            .order_by(devices.c.id.desc())
-        ).all()
-    )
+    return _ACTIVE_FOR_APP.rows(conn, person_id=person_id, app_id=app_id)
 
 
 def app_ids_for_device(conn: Connection, device_id: int) -> list[int]:
     """Applications the device serves (its seeds that no application revoked)."""
-    return list(
-        conn.execute(
-            select(device_seeds.c.app_id).where(
-                device_seeds.c.device_id == device_id, device_seeds.c.revoked_at.is_(None)
-            )
-        ).scalars()
-    )
+    return _APP_IDS.scalars(conn, device_id=device_id)
 
 
 def for_app(conn: Connection, person_id: int, app_id: int) -> list[Record]:
@@ -63,7 +75,7 @@ def for_app(conn: Connection, person_id: int, app_id: int) -> list[Record]:
 
 
 def by_uuid(conn: Connection, uuid: str) -> Record | None:
-    return conn.execute(select(devices).where(devices.c.uuid == uuid)).first()
+    return _BY_UUID.first(conn, uuid=uuid)
 
 
 def by_id(conn: Connection, device_id: int) -> Record | None:
@@ -101,7 +113,7 @@ def set_push_address(conn: Connection, device_id: int, sealed: str | None) -> No
 
 
 def touch(conn: Connection, device_id: int, now: datetime) -> None:
-    conn.execute(update(devices).where(devices.c.id == device_id).values(last_sync_at=now))
+    _TOUCH.run(conn, device_id=device_id, now=now)
 
 
 def active_of_person(conn: Connection, person_id: int) -> list[Record]:
@@ -230,12 +242,7 @@ def has_seed(conn: Connection, device_id: int, app_id: int) -> bool:
 
 def remember_nonce(conn: Connection, device_id: int, nonce: str, at: datetime) -> bool:
     """False if the device already used this nonce (a replay)."""
-    return insert_ignore(
-        conn,
-        device_nonces,
-        {"device_id": device_id, "nonce": nonce, "at": at},
-        ["device_id", "nonce"],
-    )
+    return _REMEMBER_NONCE.run(conn, device_id=device_id, nonce=nonce, at=at) == 1
 
 
 def forget_nonces(conn: Connection, before: datetime) -> int:

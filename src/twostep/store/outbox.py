@@ -6,14 +6,31 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
+from twostep.store.compiled import Compiled
 from twostep.store.schema import dev_messages, outbox
 from twostep.store.upsert import insert_ignore
 
 Record = Any
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
+
+
+_ENQUEUE_COLUMNS = (
+    "kind",
+    "app_id",
+    "idempotency_key",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
+_ENQUEUE = Compiled(
+    insert(outbox).values({c: bindparam(c) for c in _ENQUEUE_COLUMNS}).returning(outbox.c.id)
+)
 
 
 def enqueue(
@@ -26,8 +43,9 @@ def enqueue(
     now: datetime,
     not_before: datetime | None = None,
 ) -> int:
-    result = conn.execute(
-        insert(outbox).values(
+    return int(
+        _ENQUEUE.scalars(
+            conn,
             kind=kind,
             app_id=app_id,
             idempotency_key=idempotency_key,
@@ -37,10 +55,8 @@ def enqueue(
             next_attempt_at=not_before or now,
             created_at=now,
             updated_at=now,
-        )
+        )[0]
     )
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0])
 
 
 def claim(conn: Connection, now: datetime, lease: timedelta, limit: int) -> list[Record]:

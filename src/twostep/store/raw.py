@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 
 class Sql:
@@ -27,14 +28,31 @@ class Sql:
         return self.sqlite if conn.dialect.name == "sqlite" else self.pg
 
 
-def _cursor(conn: Connection) -> Any:
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+def execute(conn: Connection, sql: str, params: Any) -> Any:
+    """Run ``sql`` on the driver connection behind ``conn``; the open cursor. Driver errors are
+    raised as SQLAlchemy's (IntegrityError, OperationalError, ...) like any other statement's,
+    and a connection the database dropped is invalidated so it is not used again."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+    except Exception as exc:
+        cursor.close()
+        dialect = conn.dialect
+        base = dialect.loaded_dbapi.Error
+        if not isinstance(exc, base):
+            raise
+        dropped = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if dropped:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
+        ) from exc
+    return cursor
 
 
 def one(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-    cur = _cursor(conn)
+    cur = execute(conn, sql.text(conn), params)
     try:
-        cur.execute(sql.text(conn), params)
         row: tuple[Any, ...] | None = cur.fetchone()
         return row
     finally:
@@ -42,9 +60,8 @@ def one(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> tuple[Any, ..
 
 
 def many(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    cur = _cursor(conn)
+    cur = execute(conn, sql.text(conn), params)
     try:
-        cur.execute(sql.text(conn), params)
         rows: list[tuple[Any, ...]] = cur.fetchall()
         return rows
     finally:
@@ -53,9 +70,8 @@ def many(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[A
 
 def run(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> int:
     """Execute a write; the number of rows it touched."""
-    cur = _cursor(conn)
+    cur = execute(conn, sql.text(conn), params)
     try:
-        cur.execute(sql.text(conn), params)
         count: int = cur.rowcount
         return count
     finally:

@@ -6,8 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_ignore_statement(
+    dialect_name: str, table: Table, columns: Sequence[str], conflict: Sequence[str]
+) -> Insert:
+    """The same, as a statement of named ``bindparam``s (one per column) for store.compiled."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    statement: Insert = (
+        dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+    )
+    return statement
 
 
 def insert_ignore(
