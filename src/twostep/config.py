@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # SQLite runs one writer at a time, and more threads only fight over the GIL.
     request_threads: int = Field(0, ge=0, le=512)
     db_busy_timeout_ms: int = Field(10_000, ge=0)
+    # SQLite: run the busiest endpoints' short transactions on the event loop when they cannot
+    # wait for a lock, instead of hopping to a request thread (docs/performance.md).
+    sqlite_inline: bool = True
 
     # observability (docs/deployment.md, section 11)
     access_log: bool = False  # one JSON line per request: costs time on the hot path

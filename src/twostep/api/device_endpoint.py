@@ -109,14 +109,18 @@ def reply(result: Result) -> Response:
 
 
 def device_endpoint(
-    handler: Callable[[DeviceCall], Result], *, allow: Collection[str] = ACTIVE
+    handler: Callable[[DeviceCall], Result],
+    *,
+    allow: Collection[str] = ACTIVE,
+    inline: bool = False,
 ) -> Callable[[Request], Any]:
-    """A signed endpoint; ``allow`` lists the device statuses it accepts (active by default)."""
+    """A signed endpoint; ``allow`` lists the device statuses it accepts (active by default);
+    ``inline`` as for api.endpoint.authy."""
 
     async def endpoint(request: Request) -> Response:
         try:
             prepared = await prepare(request)
-            result = await prepared.rt.in_thread(lambda: prepared.run(handler, allow))
+            result = await prepared.rt.call(lambda: prepared.run(handler, allow), inline=inline)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, "json")
         return reply(result)

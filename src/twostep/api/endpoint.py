@@ -125,8 +125,11 @@ def _format(request: Request) -> str | None:
     return fmt if fmt in FORMATS else None
 
 
-def authy(handler: Handler, *, write: bool = True) -> Callable[[Request], Any]:
-    """A Starlette endpoint for an Authy API handler (API-key authenticated)."""
+def authy(
+    handler: Handler, *, write: bool = True, inline: bool = False
+) -> Callable[[Request], Any]:
+    """A Starlette endpoint for an Authy API handler (API-key authenticated). ``inline``: a
+    busy endpoint whose work is short and never waits on the network (Runtime.call)."""
 
     async def endpoint(request: Request) -> Response:
         fmt = _format(request)
@@ -134,7 +137,7 @@ def authy(handler: Handler, *, write: bool = True) -> Callable[[Request], Any]:
             return error_response(NotFound("Unknown format"), "json")
         try:
             prepared = await prepare(request, fmt)
-            body = await prepared.rt.in_thread(lambda: prepared.run(handler, write))
+            body = await prepared.rt.call(lambda: prepared.run(handler, write), inline=inline)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, fmt)
         return respond(200, body, fmt)
@@ -163,7 +166,9 @@ def long_poll(
             wait = prepared.params.integer("wait", minimum=0, maximum=limit) or 0
             deadline = anyio.current_time() + wait
             while True:
-                body = await prepared.rt.in_thread(lambda: prepared.run(handler, write=False))
+                body = await prepared.rt.call(
+                    lambda: prepared.run(handler, write=False), inline=True
+                )
                 topic = waiting_on(body)
                 remaining = deadline - anyio.current_time()
                 if topic is None or remaining <= 0:

@@ -80,7 +80,7 @@ def run_signed(
     device = authenticate(tx, request, allow=allow)
     refusal: FailAfterCommit | None = None
     try:
-        with tx.conn.begin_nested():
+        with tx.savepoint():
             try:
                 result = work(device)
             except FailAfterCommit as exc:  # keep what the work chose to keep

@@ -4,7 +4,7 @@ job). Services receive a ``Tx``; the edge that created it owns commit and rollba
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -18,6 +18,7 @@ from twostep.i18n import Catalogs
 from twostep.services.counters import Counters
 from twostep.services.keys import Keyring
 from twostep.services.notify import Notifier
+from twostep.store import raw
 from twostep.store.db import Database
 from twostep.store.notify import notify
 from twostep.store.redis import RedisStore
@@ -47,6 +48,10 @@ class Tx:
     @property
     def catalogs(self) -> Catalogs:
         return self.rt.catalogs
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Writes in the block are undone if it raises; the rest of the transaction stays."""
+        return raw.savepoint(self.conn)
 
     def announce(self, topic: str) -> None:
         """Tell waiters on every node about ``topic`` once this transaction commits (other nodes
@@ -87,6 +92,13 @@ class Runtime:
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (blocking database work) on one of the process's request threads."""
         return await self.db.in_thread(fn)
+
+    async def call(self, fn: Callable[[], T], *, inline: bool = False) -> T:
+        """Run ``fn`` (one short unit of database work). ``inline`` marks the busiest endpoints:
+        on SQLite they run on the event loop when that cannot wait (store/db.py, run_unit).
+        Not with Redis configured: rate limits and announcements would then talk to Redis."""
+        inline = inline and self.settings.sqlite_inline and self.redis is None
+        return await self.db.run_unit(fn, inline=inline)
 
     def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
         """Run ``fn`` in one transaction (retrying SQLite lock timeouts), then its after-commit hooks."""

@@ -7,7 +7,9 @@ they are. Statements are written once with ``?`` placeholders and converted for 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -76,6 +78,24 @@ def run(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> int:
         return count
     finally:
         cur.close()
+
+
+_savepoints = itertools.count(1)
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """A savepoint in the open transaction: undone if the block raises, kept otherwise. Issued on
+    the driver (SQLAlchemy's ``begin_nested`` costs ~250 µs a statement on the hot path)."""
+    name = f"twostep_{next(_savepoints)}"
+    execute(conn, f"SAVEPOINT {name}", ()).close()
+    try:
+        yield
+    except BaseException:
+        execute(conn, f"ROLLBACK TO SAVEPOINT {name}", ()).close()
+        execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
+        raise
+    execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
 
 
 def ts(conn: Connection, value: datetime) -> Any:

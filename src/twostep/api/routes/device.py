@@ -170,7 +170,11 @@ routes = [
         device_long_poll(approval_requests, _has_requests),
         methods=["GET"],
     ),
-    Route(f"{P}/approval_requests/{{uuid}}", device_endpoint(answer_request), methods=["POST"]),
+    Route(
+        f"{P}/approval_requests/{{uuid}}",
+        device_endpoint(answer_request, inline=True),
+        methods=["POST"],
+    ),
     Route(f"{P}/push_address", device_endpoint(push_address), methods=["PUT"]),
     Route(f"{P}/device", device_endpoint(revoke_device), methods=["DELETE"]),
 ]

@@ -66,7 +66,11 @@ def _still_pending(body: Body) -> str | None:
 
 
 routes = [
-    Route(f"{P}/users/{{authy_id}}/approval_requests", authy(create_request), methods=["POST"]),
+    Route(
+        f"{P}/users/{{authy_id}}/approval_requests",
+        authy(create_request, inline=True),
+        methods=["POST"],
+    ),
     Route(
         f"{P}/approval_requests/{{uuid}}",
         long_poll(request_status, _still_pending),

@@ -108,10 +108,10 @@ def qr_image(tx: Tx, request: Request) -> Response:
 
 
 routes = [
-    Route(f"{P}/verify/{{token}}/{{authy_id}}", authy(verify_token), methods=["GET"]),
-    Route(f"{P}/sms/{{authy_id}}", authy(request_sms), methods=["GET"]),
-    Route(f"{P}/call/{{authy_id}}", authy(request_call), methods=["GET"]),
-    Route(f"{P}/email/{{authy_id}}", authy(request_email), methods=["POST"]),
+    Route(f"{P}/verify/{{token}}/{{authy_id}}", authy(verify_token, inline=True), methods=["GET"]),
+    Route(f"{P}/sms/{{authy_id}}", authy(request_sms, inline=True), methods=["GET"]),
+    Route(f"{P}/call/{{authy_id}}", authy(request_call, inline=True), methods=["GET"]),
+    Route(f"{P}/email/{{authy_id}}", authy(request_email, inline=True), methods=["POST"]),
     Route(f"{P}/users/{{authy_id}}/secret", authy(user_secret), methods=["POST"]),
     Route("/qr/{token}.png", public(qr_image, write=False), methods=["GET"]),
 ]

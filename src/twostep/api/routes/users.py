@@ -100,7 +100,11 @@ def phone_number(call: Call) -> Body:
 routes = [
     Route(f"{P}/users/new", authy(users_new), methods=["POST"]),
     Route(f"{P}/users/delete/{{authy_id}}", authy(user_delete), methods=["POST"]),
-    Route(f"{P}/users/{{authy_id}}/status", authy(user_status, write=False), methods=["GET"]),
+    Route(
+        f"{P}/users/{{authy_id}}/status",
+        authy(user_status, write=False, inline=True),
+        methods=["GET"],
+    ),
     Route(f"{P}/users/{{authy_id}}/remove", authy(user_remove), methods=["POST"]),
     Route(f"{P}/users/{{authy_id}}/delete", authy(user_delete), methods=["POST"]),
     Route(f"{P}/users/{{authy_id}}/register_activity", authy(register_activity), methods=["POST"]),

@@ -1,0 +1,110 @@
+"""Units of work marked inline (Database.run_unit): on SQLite they run on the event loop when
+their transaction can start at once, and move to a request thread, waiting there, when another
+writer holds the lock; on PostgreSQL they always run on a request thread. Either way the work
+is done exactly once and nothing fails because of the contention."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, make_url, text
+from starlette.testclient import TestClient
+
+from tests.api.helpers import headers, register
+from tests.factories import queued
+from twostep.services.runtime import Runtime
+
+HOLD_SECONDS = 0.3
+
+
+def _thread_of_unit(runtime: Runtime) -> tuple[int, int]:
+    """(the event loop's thread, the thread the unit's transaction ran on)."""
+
+    async def main() -> tuple[int, int]:
+        unit = lambda: runtime.db.run(lambda conn: threading.get_ident())  # noqa: E731
+        return threading.get_ident(), await runtime.db.run_unit(unit, inline=True)
+
+    return asyncio.run(main())
+
+
+def test_uncontended_unit_runs_on_the_loop_only_on_sqlite(runtime: Runtime) -> None:
+    loop_thread, unit_thread = _thread_of_unit(runtime)
+    assert (unit_thread == loop_thread) is runtime.db.is_sqlite
+
+
+def test_unit_waits_on_a_request_thread_while_this_process_writes(runtime: Runtime) -> None:
+    held = threading.Event()
+
+    def writer() -> None:
+        with runtime.db.transaction(write=True) as conn:
+            conn.execute(text("UPDATE applications SET name = name"))
+            held.set()
+            time.sleep(HOLD_SECONDS)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(5)
+    started = time.monotonic()
+    loop_thread, unit_thread = _thread_of_unit(runtime)
+    waited = time.monotonic() - started
+    thread.join()
+    assert unit_thread != loop_thread
+    if runtime.db.is_sqlite:  # one writer at a time: it waited for the other to commit
+        assert waited >= HOLD_SECONDS / 2
+
+
+@contextmanager
+def _foreign_write_lock(runtime: Runtime) -> Iterator[None]:
+    """Another process's transaction holding the write lock (SQLite's file lock; PostgreSQL's
+    table locks on what sending a code writes) for HOLD_SECONDS after the block starts."""
+    if runtime.db.is_sqlite:
+        path = make_url(runtime.settings.database_url).database
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        release = other.execute
+    else:
+        conn: Connection = runtime.db.engine.connect()
+        conn.begin()
+        conn.execute(text("LOCK TABLE otp_codes, outbox IN ACCESS EXCLUSIVE MODE"))
+        release = lambda _sql: conn.rollback()  # noqa: E731
+    timer = threading.Timer(HOLD_SECONDS, lambda: release("ROLLBACK"))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+        if runtime.db.is_sqlite:
+            other.close()
+        else:
+            conn.close()
+
+
+def test_sms_waits_out_another_processes_lock_and_is_queued_once(
+    client: TestClient, runtime: Runtime, app_key: str
+) -> None:
+    user = register(client, app_key, "201-555-0134", "ann@example.com")
+    with _foreign_write_lock(runtime):
+        started = time.monotonic()
+        response = client.get(f"/protected/json/sms/{user}", headers=headers(app_key))
+        waited = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    assert waited >= HOLD_SECONDS / 2
+    assert len(queued(runtime, "sms")) == 1
+
+
+def test_event_loops_on_many_threads_share_one_inline_connection(runtime: Runtime) -> None:
+    """A test client runs each request's loop on a new thread; none may keep a connection."""
+    threads = runtime.db.engine.pool.size() * 3  # type: ignore[attr-defined]
+    results: list[tuple[int, int]] = []
+    for _ in range(threads):
+        thread = threading.Thread(target=lambda: results.append(_thread_of_unit(runtime)))
+        thread.start()
+        thread.join(10)
+    assert len(results) == threads
+    assert runtime.db.engine.pool.checkedout() <= 1 + runtime.db.threads  # type: ignore[attr-defined]
