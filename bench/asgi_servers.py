@@ -34,15 +34,16 @@ def candidates() -> dict[str, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.asgi_servers")
-    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=120_000)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     servers.pin_client()
     workdir = Path(tempfile.mkdtemp(prefix="twostep-bench-servers-"))
     setup = Setup("sqlite", workdir, args.users)
     users = scenarios.Users(args.users)
-    per_run = min(args.users // 4, int(10_000 * (args.seconds + 1)))
-    health = [loadgen.render_get("/healthz", {})] * per_run
+    # enough requests for the whole run at a rate well above what the server manages
+    per_run = min(args.users // 3, int(6_000 * (args.seconds + 1)))
+    health = [loadgen.render_get("/healthz", {})] * int(30_000 * (args.seconds + 1))
     try:
         for name, argv in candidates().items():
             log = workdir / f"{name.split()[0]}.log"
