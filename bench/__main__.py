@@ -87,7 +87,8 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
 
 
 def end_to_end(setup: Setup, twostep: servers.Server, workdir: Path, limit: int) -> dict[str, Any]:
-    """Device answer → customer callback, through a `twostep worker` process, with an empty queue:
+    """Device answer → customer callback, through the outbox and a worker (SQLite: the API's own;
+    PostgreSQL: a `twostep worker` process), with an empty queue:
     the earlier runs left their SMS and push jobs queued (tens of thousands), and a worker busy
     draining them would measure that backlog, not the latency of one approval."""
     backlog = setup.rt.run(
@@ -97,17 +98,24 @@ def end_to_end(setup: Setup, twostep: servers.Server, workdir: Path, limit: int)
     receiver = latency.Receiver()
     app = setup.rt.run(lambda tx: apps.authenticate(tx, setup.seeded.api_key))
     setup.rt.run(lambda tx: apps.update_settings(tx, app, {"onetouch_callback_url": receiver.url}))
-    worker = servers.Server(
-        [sys.executable, "-m", "twostep", "worker"],
-        setup.env,
-        workdir / f"worker-{setup.kind}.log",
-        ready_path=None,
-    )
+    if setup.kind == "sqlite":  # SQLite's deployment: one process, its worker inside, woken at once
+        api = servers.twostep(
+            {**setup.env, "TWOSTEP_RUN_WORKER": "true"}, workdir / "twostep-e2e.log"
+        )
+        worker = api
+    else:  # PostgreSQL's: API nodes and separate workers, woken through NOTIFY
+        api = twostep
+        worker = servers.Server(
+            [sys.executable, "-m", "twostep", "worker"],
+            setup.env,
+            workdir / f"worker-{setup.kind}.log",
+            ready_path=None,
+        )
     try:
         time.sleep(3)  # the API caches the application for a second; the worker starts
         pending = seed.pending_answers(setup.rt, min(limit, 300))
         result = uvloop.run(
-            latency.measure(f"http://127.0.0.1:{twostep.port}", pending, seed.DEVICE_KEY, receiver)
+            latency.measure(f"http://127.0.0.1:{api.port}", pending, seed.DEVICE_KEY, receiver)
         )
     finally:
         worker.stop()

@@ -11,12 +11,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, make_url, text
 from starlette.testclient import TestClient
 
 from tests.api.helpers import headers, register
 from tests.factories import queued
+from tests.support import Templates, make_runtime, make_settings
 from twostep.services.runtime import Runtime
 
 HOLD_SECONDS = 0.3
@@ -108,3 +111,32 @@ def test_event_loops_on_many_threads_share_one_inline_connection(runtime: Runtim
         thread.join(10)
     assert len(results) == threads
     assert runtime.db.engine.pool.checkedout() <= 1 + runtime.db.threads  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sqlite_runtime(templates: Templates, tmp_path: Path) -> Iterator[Runtime]:
+    with templates.copy("sqlite", tmp_path) as url:
+        rt = make_runtime(make_settings(url, tmp_path))
+        yield rt
+        rt.db.dispose()
+
+
+def test_inline_writes_are_checkpointed_off_the_loop(sqlite_runtime: Runtime) -> None:
+    """The inline connection never checkpoints (that syncs to disk); a request thread does, so the
+    WAL stays small however many inline writes there are."""
+    db = sqlite_runtime.db
+    db.inline_units_per_checkpoint = 50
+    db.run(lambda c: c.exec_driver_sql("CREATE TABLE scratch (id INTEGER PRIMARY KEY, body TEXT)"))
+    row = "x" * 4000  # a page each: 3,000 of them are ~12 MB of WAL if nothing checkpoints
+
+    def insert() -> None:
+        db.run(lambda c: c.exec_driver_sql("INSERT INTO scratch (body) VALUES (?)", (row,)))
+
+    async def main() -> None:
+        for _ in range(3000):
+            await db.run_unit(insert, inline=True)
+
+    asyncio.run(main())
+    path = make_url(sqlite_runtime.settings.database_url).database
+    assert db.run(lambda c: c.exec_driver_sql("SELECT count(*) FROM scratch").scalar()) == 3000
+    assert Path(f"{path}-wal").stat().st_size < 8_000_000  # ~0.7 MB measured

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import sqlite3
 import threading
 import time
@@ -27,8 +28,12 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 T = TypeVar("T")
+log = logging.getLogger("twostep.db")
 _SQLITE_BUSY_RETRIES = 5
 _PING_AFTER_IDLE_SECONDS = 10.0
+# The inline connection never checkpoints the WAL (a checkpoint syncs files to disk, which must not
+# happen on the event loop); a request thread checkpoints after this many inline units instead.
+_INLINE_UNITS_PER_CHECKPOINT = 1000
 
 
 class WouldBlock(Exception):
@@ -70,8 +75,11 @@ class Database:
         # server has one loop, but test clients start a loop thread per request.
         self._inline = threading.Lock()
         self._loop = _Slot()
+        self._inline_units = 0
+        self._checkpoint_queued = False
         # The request threads: a fixed set, so each keeps its connection for its whole life.
         self.threads = threads or (4 if self.is_sqlite else pool_size)
+        self.inline_units_per_checkpoint = _INLINE_UNITS_PER_CHECKPOINT
         self._executor: ThreadPoolExecutor | None = None
 
     # --- connections --------------------------------------------------------------------------
@@ -91,10 +99,11 @@ class Database:
             conn = None
         if conn is None:
             conn = self.engine.connect()
-            if held.inline:  # never sleep in SQLite's busy handler on the event loop
+            if held.inline:  # on the event loop: never wait for a lock, never sync to disk
                 driver = conn.connection.dbapi_connection
                 assert driver is not None
                 driver.execute("PRAGMA busy_timeout=0")
+                driver.execute("PRAGMA wal_autocheckpoint=0")
             slot.conn = conn
             with self._registry:
                 self._all_held.append(conn)
@@ -197,7 +206,9 @@ class Database:
         waiting. A short SQLite transaction costs less than the hop to a thread and back (the
         hop is ~100 µs, a verification's queries ~300 µs), and with this process's writer lock
         free and SQLite's busy handler off it cannot wait; when it would, it goes to a thread."""
-        if inline and self.is_sqlite and self._inline.acquire(blocking=False):
+        # (While a checkpoint waits for the writer lock, the loop must not keep taking it.)
+        ready = inline and self.is_sqlite and not self._checkpoint_queued
+        if ready and self._inline.acquire(blocking=False):
             held = self._held
             held.keep = held.inline = True
             try:
@@ -207,17 +218,43 @@ class Database:
             finally:
                 held.keep = held.inline = False
                 self._inline.release()
+                self._count_inline_unit()
         return await self.in_thread(fn)
+
+    def _count_inline_unit(self) -> None:
+        self._inline_units += 1
+        if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpoint_queued:
+            self._inline_units = 0
+            self._checkpoint_queued = True
+            self._threads().submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file as far as readers allow, without waiting for them
+        (PASSIVE). It holds this process's writer lock, as an automatic checkpoint at commit would,
+        so that it catches up with every write and the next writer starts the WAL afresh (inline
+        units meanwhile go to the request threads and wait there)."""
+        try:
+            with self._writer, self.engine.connect() as conn:
+                driver = conn.connection.dbapi_connection
+                assert driver is not None
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception:  # the next one will try again; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            self._checkpoint_queued = False
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on one of the request threads (with the caller's context variables, so log
         lines carry the request id)."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._threads(), context.run, fn)
+
+    def _threads(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
                 self.threads, thread_name_prefix="twostep-db", initializer=self._keep_connection
             )
-        context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn)
+        return self._executor
 
     def _keep_connection(self) -> None:
         self._held.keep = True
