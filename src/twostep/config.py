@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     # How long a process trusts an API key it has checked (0: always ask the database). A key
     # rotated or an application changed on another node is seen there after at most this long.
     app_cache_seconds: float = Field(1.0, ge=0, le=60)
-    # Threads running request transactions per process (0: 4 on SQLite, db_pool_size otherwise).
-    # SQLite runs one writer at a time, and more threads only fight over the GIL.
+    # Threads running request transactions per process (0: 4, at most db_pool_size). A process
+    # uses about one core, so more threads only fight over the GIL: on 2 cores 4 PostgreSQL threads
+    # beat 16 (docs/performance.md). Raise it for a database many milliseconds away.
     request_threads: int = Field(0, ge=0, le=512)
     db_busy_timeout_ms: int = Field(10_000, ge=0)
     # SQLite: run the busiest endpoints' short transactions on the event loop when they cannot

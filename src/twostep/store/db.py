@@ -78,7 +78,7 @@ class Database:
         self._inline_units = 0
         self._checkpoint_queued = False
         # The request threads: a fixed set, so each keeps its connection for its whole life.
-        self.threads = threads or (4 if self.is_sqlite else pool_size)
+        self.threads = threads or min(4, pool_size)
         self.inline_units_per_checkpoint = _INLINE_UNITS_PER_CHECKPOINT
         self._executor: ThreadPoolExecutor | None = None
 
@@ -226,7 +226,8 @@ class Database:
         if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpoint_queued:
             self._inline_units = 0
             self._checkpoint_queued = True
-            self._threads().submit(self._checkpoint)
+            # its own thread, so that it starts at once, not behind queued requests
+            threading.Thread(target=self._checkpoint, name="twostep-checkpoint").start()
 
     def _checkpoint(self) -> None:
         """Copy the WAL into the database file as far as readers allow, without waiting for them
