@@ -134,6 +134,7 @@ def test_set_validates_and_stores_settings() -> None:
     assert out["plan"] == "starter"
     assert "between 6 and 10" in fails("apps", "set", "Renamed", "token_length=5")
     assert "unknown setting" in fails("apps", "set", "Renamed", "colour=blue")
+    assert "is not KEY=VALUE" in fails("apps", "set", "Renamed", "plan")
     assert "must be one of" in fails("apps", "set", "Renamed", "onetouch_callback_method=PUT")
     assert "http(s)" in fails("apps", "set", "Renamed", "onetouch_callback_url=ftp://x")
     assert "true or false" in fails("apps", "set", "Renamed", "sms_enabled=maybe")

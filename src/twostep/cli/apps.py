@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from twostep.cli.common import config_option, emit_json, emit_table, json_option, opened_runtime
+from twostep.cli.common import (
+    config_option,
+    emit_json,
+    emit_table,
+    json_option,
+    opened_runtime,
+    parse_assignments,
+)
 from twostep.errors import NotFound
 from twostep.services import apps, webhooks
 from twostep.services.apps import SETTING_NAMES, SettingError
@@ -116,17 +123,7 @@ def set_settings(
     app: str, assignments: tuple[str, ...], as_json: bool, config_file: Path | None
 ) -> None:
     """Change settings: KEY=VALUE ... Keys: see `twostep apps show APP`."""
-    changes: dict[str, str] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="ASSIGNMENTS")
-        if key not in SETTING_NAMES:
-            raise click.BadParameter(
-                f"unknown setting {key!r}; known: {', '.join(sorted(SETTING_NAMES))}",
-                param_hint="ASSIGNMENTS",
-            )
-        changes[key] = value
+    changes = parse_assignments(assignments, SETTING_NAMES)
     with opened_runtime(config_file) as rt:
         try:
             updated = rt.run(lambda tx: apps.update_settings(tx, apps.find(tx, app), changes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,25 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def parse_assignments(
+    assignments: Sequence[str], known: Collection[str] | None = None
+) -> dict[str, str]:
+    """KEY=VALUE arguments as a dict; a usage error for anything else or, given ``known``, for
+    a key not in it."""
+    parsed: dict[str, str] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="ASSIGNMENTS")
+        if known is not None and key not in known:
+            raise click.BadParameter(
+                f"unknown setting {key!r}; known: {', '.join(sorted(known))}",
+                param_hint="ASSIGNMENTS",
+            )
+        parsed[key] = value
+    return parsed
 
 
 def fail(message: str) -> None:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from twostep.cli.common import config_option, emit_json, emit_table, json_option, opened_runtime
+from twostep.cli.common import (
+    config_option,
+    emit_json,
+    emit_table,
+    json_option,
+    opened_runtime,
+    parse_assignments,
+)
 from twostep.delivery.base import ConfigProblem
 from twostep.services import providers
 
@@ -51,12 +58,7 @@ def set_provider(
     name: str, assignments: tuple[str, ...], replace: bool, config_file: Path | None
 ) -> None:
     """Set provider settings: KEY=VALUE ... (secrets are stored encrypted, never printed)."""
-    changes: dict[str, str] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="ASSIGNMENTS")
-        changes[key] = value
+    changes = parse_assignments(assignments)
     with opened_runtime(config_file) as rt:
         try:
             shown = rt.run(lambda tx: providers.configure(tx, name, changes, replace=replace))
