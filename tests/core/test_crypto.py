@@ -69,3 +69,11 @@ def test_hex_ids_have_authy_shape() -> None:
     ident = crypto.random_hex_id()
     assert len(ident) == 24
     int(ident, 16)
+
+
+def test_random_tokens_can_be_passed_as_command_arguments() -> None:
+    """Without the rule, one token in 64 starts with "-" and a CLI reads it as an option."""
+    tokens = {crypto.random_token(24) for _ in range(3000)}
+    assert len(tokens) == 3000
+    assert not [t for t in tokens if t.startswith("-")]
+    assert all(len(t) == 32 and crypto.from_b64url(t) for t in tokens)

@@ -141,7 +141,12 @@ def api_key_hash(api_key: str) -> bytes:
 
 
 def random_token(nbytes: int = 32) -> str:
-    return _b64(secrets.token_bytes(nbytes))
+    """Random URL-safe text that never starts with "-", so that a person can pass it to a command
+    (``twostep authenticator approve-recovery ID``) without it being read as an option."""
+    while True:
+        token = _b64(secrets.token_bytes(nbytes))
+        if not token.startswith("-"):
+            return token
 
 
 def random_hex_id() -> str:
