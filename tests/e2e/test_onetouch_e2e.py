@@ -222,6 +222,8 @@ def test_an_unanswered_request_expires_without_a_callback(
         assert not [j for j in runtime.run(jobs.list_jobs) if j["kind"] == "callback"]
 
 
+# Two API nodes need PostgreSQL (LISTEN/NOTIFY between processes); SQLite's single node is above.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_nodes_on_postgresql_long_poll_sees_an_answer_given_on_the_other_node(
     runtime: Runtime,
     database_url: str,
@@ -229,8 +231,6 @@ def test_two_nodes_on_postgresql_long_poll_sees_an_answer_given_on_the_other_nod
     receiver: Receiver,
     customers: Callable[[str, str], Customer],
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("two API nodes need PostgreSQL (LISTEN/NOTIFY); SQLite runs the test above")
     key = customer_app(runtime, receiver)
     state = tmp_path / "ann" / "authenticator.json"
     with (
