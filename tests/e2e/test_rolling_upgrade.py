@@ -32,8 +32,12 @@ PRODUCTION = {
 
 
 class Balancer:
-    """Round-robin over the nodes; a request that cannot connect goes to the next node. One
-    connection per request, so a request is either refused before it is sent or answered."""
+    """Round-robin over the nodes; a request goes to the next node when it cannot connect, or when
+    the node closes or resets the new connection without answering (HAProxy's ``retry-on
+    conn-failure empty-response``): a stopping uvicorn closes connections whose request it has not
+    begun to read and the kernel resets those still in the listen backlog, so such a request was
+    never handled. One connection per request. Production balancers
+    also take a stopping node out first (the Helm chart's preStop delay, deployment.md)."""
 
     def __init__(self, nodes: list[ServerProcess]) -> None:
         self.nodes = nodes
@@ -50,7 +54,18 @@ class Balancer:
             except httpx.ConnectError:
                 self.redispatched += 1
                 time.sleep(0.02)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if not _never_answered(exc):
+                    raise
+                self.redispatched += 1
+                time.sleep(0.02)
         raise RuntimeError("no node accepted the connection")
+
+
+def _never_answered(exc: httpx.HTTPError) -> bool:
+    """Closed (or reset, if it was still in the listen backlog) before any byte of a response."""
+    text = str(exc)
+    return "without sending a response" in text or "Connection reset by peer" in text
 
 
 class Traffic(threading.Thread):
