@@ -4,8 +4,8 @@ One verification per (application, number); a new start replaces the previous on
 working). The code is stored only as a keyed digest bound to the application, the E.164 number and
 the verification's uuid, expires after ``TTL_SECONDS``, is consumed by the first correct check,
 and ``MAX_WRONG_CHECKS`` wrong checks fail the verification. Messages go through the outbox in the
-same transaction. The ``phone_verification_*`` / ``too_many_phone_verifications`` functions below
-are the places where webhook events are emitted; every refusal that passes through one commits
+same transaction. ``phone_verification_started`` and ``_phone_event`` below are the places where
+webhook events are emitted; every refusal that passes through one commits
 (``FailAfterCommit``), so an event queued there is kept.
 """
 
@@ -116,14 +116,14 @@ def start(
     phone = parse_phone(app, country_code, phone_number)
     channel = _check_channel(app, via)
     if custom_message is not None and not _allowed(app, app.settings.custom_message_enabled):
-        custom_message_not_allowed(tx, app, phone)
+        _phone_event(tx, app, "custom_message_not_allowed", phone)
         raise FailAfterCommit(FeatureDisabled("custom_message"))
     code = _code_for(app, code_length, custom_code)
     language = messages.locale_for(tx, locale, phone)
     try:
         ratelimit.check_and_hit(tx, START_LIMIT, f"{app.id}:{phone.e164}")
     except RateLimited as exc:
-        too_many_phone_verifications(tx, app, phone)
+        _phone_event(tx, app, "too_many_phone_verifications", phone)
         raise FailAfterCommit(exc) from None
     verification_uuid = str(uuidlib.uuid4())
     q.replace(
@@ -218,17 +218,17 @@ def check(
         _check_sandbox(tx, app, phone, code, row)
         return
     if row is None or row.status != "pending" or row.expires_at <= tx.now:
-        phone_verification_not_found(tx, app, phone)
+        _phone_event(tx, app, "phone_verification_not_found", phone)
         raise FailAfterCommit(PhoneVerificationNotFound(display(phone)))
     expected = _digest(tx, app.id, phone, row.uuid, code)
     if codes.same_digest(row.digest, expected):
         if not q.mark_verified(tx.conn, row.id, tx.now):  # a concurrent check won
-            phone_verification_not_found(tx, app, phone)
+            _phone_event(tx, app, "phone_verification_not_found", phone)
             raise FailAfterCommit(PhoneVerificationNotFound(display(phone)))
-        phone_verification_code_is_valid(tx, app, phone, row.uuid)
+        _phone_event(tx, app, "phone_verification_code_is_valid", phone, row.uuid)
         return
     q.count_wrong_attempt(tx.conn, row.id, MAX_WRONG_CHECKS)
-    phone_verification_code_is_invalid(tx, app, phone, row.uuid)
+    _phone_event(tx, app, "phone_verification_code_is_invalid", phone, row.uuid)
     raise FailAfterCommit(PhoneVerificationIncorrect())
 
 
@@ -237,11 +237,11 @@ def _check_sandbox(tx: Tx, app: App, phone: Phone, code: str, row: q.Record | No
     else is wrong; wrong codes never fail the verification."""
     verification_uuid = row.uuid if row is not None else None
     if not hmac.compare_digest(code, SANDBOX_CODE):
-        phone_verification_code_is_invalid(tx, app, phone, verification_uuid)
+        _phone_event(tx, app, "phone_verification_code_is_invalid", phone, verification_uuid)
         raise FailAfterCommit(PhoneVerificationIncorrect())
     if row is not None and row.status == "pending":
         q.mark_verified(tx.conn, row.id, tx.now)
-    phone_verification_code_is_valid(tx, app, phone, verification_uuid)
+    _phone_event(tx, app, "phone_verification_code_is_valid", phone, verification_uuid)
 
 
 def status(tx: Tx, app: App, *, country_code: object, phone_number: object) -> VerificationStatus:
@@ -290,57 +290,11 @@ def phone_verification_started(tx: Tx, app: App, started: Started) -> None:
     )
 
 
-def phone_verification_code_is_valid(
-    tx: Tx, app: App, phone: Phone, verification_uuid: str | None
+def _phone_event(
+    tx: Tx, app: App, event: str, phone: Phone, verification_uuid: str | None = None
 ) -> None:
+    """An event about a number (check results, refusals): the verification's uuid when known."""
+    masked = mask_cellphone(phone)
     _event(
-        tx,
-        app,
-        "phone_verification_code_is_valid",
-        verification_uuid or mask_cellphone(phone),
-        s_uuid=verification_uuid,
-        s_phone_number=mask_cellphone(phone),
-    )
-
-
-def phone_verification_code_is_invalid(
-    tx: Tx, app: App, phone: Phone, verification_uuid: str | None
-) -> None:
-    _event(
-        tx,
-        app,
-        "phone_verification_code_is_invalid",
-        verification_uuid or mask_cellphone(phone),
-        s_uuid=verification_uuid,
-        s_phone_number=mask_cellphone(phone),
-    )
-
-
-def phone_verification_not_found(tx: Tx, app: App, phone: Phone) -> None:
-    _event(
-        tx,
-        app,
-        "phone_verification_not_found",
-        mask_cellphone(phone),
-        s_phone_number=mask_cellphone(phone),
-    )
-
-
-def too_many_phone_verifications(tx: Tx, app: App, phone: Phone) -> None:
-    _event(
-        tx,
-        app,
-        "too_many_phone_verifications",
-        mask_cellphone(phone),
-        s_phone_number=mask_cellphone(phone),
-    )
-
-
-def custom_message_not_allowed(tx: Tx, app: App, phone: Phone) -> None:
-    _event(
-        tx,
-        app,
-        "custom_message_not_allowed",
-        mask_cellphone(phone),
-        s_phone_number=mask_cellphone(phone),
+        tx, app, event, verification_uuid or masked, s_uuid=verification_uuid, s_phone_number=masked
     )

@@ -76,7 +76,7 @@ class Database:
         self._inline = threading.Lock()
         self._loop = _Slot()
         self._inline_units = 0
-        self._checkpoint_queued = False
+        self._checkpointing = False
         # The request threads: a fixed set, so each keeps its connection for its whole life.
         self.threads = threads or min(4, pool_size)
         self.inline_units_per_checkpoint = _INLINE_UNITS_PER_CHECKPOINT
@@ -207,7 +207,7 @@ class Database:
         hop is ~100 µs, a verification's queries ~300 µs), and with this process's writer lock
         free and SQLite's busy handler off it cannot wait; when it would, it goes to a thread."""
         # (While a checkpoint waits for the writer lock, the loop must not keep taking it.)
-        ready = inline and self.is_sqlite and not self._checkpoint_queued
+        ready = inline and self.is_sqlite and not self._checkpointing
         if ready and self._inline.acquire(blocking=False):
             held = self._held
             held.keep = held.inline = True
@@ -223,9 +223,9 @@ class Database:
 
     def _count_inline_unit(self) -> None:
         self._inline_units += 1
-        if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpoint_queued:
+        if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpointing:
             self._inline_units = 0
-            self._checkpoint_queued = True
+            self._checkpointing = True
             # its own thread, so that it starts at once, not behind queued requests
             threading.Thread(target=self._checkpoint, name="twostep-checkpoint").start()
 
@@ -242,7 +242,7 @@ class Database:
         except Exception:  # the next one will try again; the WAL only grows meanwhile
             log.warning("WAL checkpoint failed", exc_info=True)
         finally:
-            self._checkpoint_queued = False
+            self._checkpointing = False
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on one of the request threads (with the caller's context variables, so log
