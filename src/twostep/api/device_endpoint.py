@@ -10,16 +10,20 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from twostep.api.asgi import Disconnected, Incoming
 from twostep.api.endpoint import (
     RECHECK_SECONDS,
     Body,
     error_response,
-    read_body,
+    reply,
+    reply_error,
     respond,
+    runtime_in,
     runtime_of,
 )
 from twostep.api.wire import decode
@@ -72,40 +76,65 @@ class Prepared:
         return result
 
 
-def _target(request: Request) -> str:
+def _target(scope: Scope) -> str:
     """The path with the query string exactly as sent: what the device signed."""
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
+    url = URL(scope=scope)
+    return url.path + (f"?{url.query}" if url.query else "")
 
 
-def _params(request: Request, body: bytes, rt: Runtime) -> Params:
+def _params(incoming: Incoming, body: bytes, rt: Runtime) -> Params:
     s = rt.settings
     limits = decode.Limits(max_params=s.max_params, max_depth=s.max_param_depth)
-    query = decode.nest(decode.parse_query(request.scope["query_string"], limits), limits)
-    given = decode.decode_body(request.headers.get("content-type", ""), body, limits)
+    query = decode.nest(decode.parse_query(incoming.query_string, limits), limits)
+    given = decode.decode_body(incoming.header(b"content-type") or "", body, limits)
     return Params(decode.merge(query, given), s.max_string_length)
 
 
-async def prepare(request: Request) -> Prepared:
-    rt = runtime_of(request)
-    body = await read_body(request, rt.settings.max_body_bytes)
-    headers = request.headers
+async def prepare(incoming: Incoming, rt: Runtime) -> Prepared:
+    body = await incoming.body(rt.settings.max_body_bytes)
+    header = incoming.header
     signed = SignedRequest(
-        method=request.method,
-        target=_target(request),
+        method=incoming.method,
+        target=_target(incoming.scope),
         body=body,
-        device=headers.get("x-twostep-device"),
-        timestamp=headers.get("x-twostep-timestamp"),
-        nonce=headers.get("x-twostep-nonce"),
-        signature=headers.get("x-twostep-signature"),
+        device=header(b"x-twostep-device"),
+        timestamp=header(b"x-twostep-timestamp"),
+        nonce=header(b"x-twostep-nonce"),
+        signature=header(b"x-twostep-signature"),
     )
-    path = {k: str(v) for k, v in request.path_params.items()}
-    return Prepared(rt, signed, _params(request, body, rt), path)
+    return Prepared(rt, signed, _params(incoming, body, rt), incoming.path_params)
 
 
-def reply(result: Result) -> Response:
-    status, body = result if isinstance(result, tuple) else (200, result)
-    return respond(status, body, "json")
+def _status_and_body(result: Result) -> tuple[int, Body]:
+    return result if isinstance(result, tuple) else (200, result)
+
+
+def answer(result: Result) -> Response:
+    return respond(*_status_and_body(result), "json")
+
+
+class DeviceEndpoint:
+    """A signed endpoint, as a plain ASGI app (api/asgi.py); ``allow`` lists the device statuses
+    it accepts (active by default); ``inline`` as for api.endpoint.AuthyEndpoint (and hot)."""
+
+    def __init__(
+        self, handler: Callable[[DeviceCall], Result], allow: Collection[str], inline: bool
+    ) -> None:
+        self.handler, self.allow, self.inline, self.hot = handler, allow, inline, inline
+        self.__name__ = handler.__name__
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler, allow = self.handler, self.allow
+        try:
+            rt = runtime_in(scope)
+            prepared = await prepare(Incoming(scope, receive), rt)
+            result = await rt.call(lambda: prepared.run(handler, allow), inline=self.inline)
+        except Disconnected:
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
+            await reply_error(send, exc, "json")
+            return
+        await reply(send, *_status_and_body(result), "json")
 
 
 def device_endpoint(
@@ -113,20 +142,8 @@ def device_endpoint(
     *,
     allow: Collection[str] = ACTIVE,
     inline: bool = False,
-) -> Callable[[Request], Any]:
-    """A signed endpoint; ``allow`` lists the device statuses it accepts (active by default);
-    ``inline`` as for api.endpoint.authy."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            prepared = await prepare(request)
-            result = await prepared.rt.call(lambda: prepared.run(handler, allow), inline=inline)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
-            return error_response(exc, "json")
-        return reply(result)
-
-    endpoint.__name__ = handler.__name__
-    return endpoint
+) -> DeviceEndpoint:
+    return DeviceEndpoint(handler, allow, inline)
 
 
 def device_public(handler: Callable[[PublicCall], Result]) -> Callable[[Request], Any]:
@@ -134,17 +151,17 @@ def device_public(handler: Callable[[PublicCall], Result]) -> Callable[[Request]
 
     async def endpoint(request: Request) -> Response:
         rt = runtime_of(request)
+        incoming = Incoming(request.scope, request.receive)
         try:
-            body = await read_body(request, rt.settings.max_body_bytes)
-            params = _params(request, body, rt)
-            path = {k: str(v) for k, v in request.path_params.items()}
-            ip = request.client.host if request.client else None
+            body = await incoming.body(rt.settings.max_body_bytes)
+            params = _params(incoming, body, rt)
+            path, ip = incoming.path_params, incoming.client_ip
             result = await rt.in_thread(
                 lambda: rt.run(lambda tx: handler(PublicCall(tx, params, path, ip)))
             )
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, "json")
-        return reply(result)
+        return answer(result)
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -161,7 +178,7 @@ def device_long_poll(read: Read, ready: Callable[[Body], bool]) -> Callable[[Req
 
     async def endpoint(request: Request) -> Response:
         try:
-            prepared = await prepare(request)
+            prepared = await prepare(Incoming(request.scope, request.receive), runtime_of(request))
             rt, params = prepared.rt, prepared.params
             limit = rt.settings.long_poll_max_seconds
             wait = params.integer("wait", minimum=0, maximum=limit) or 0
@@ -184,7 +201,7 @@ def device_long_poll(read: Read, ready: Callable[[Body], bool]) -> Callable[[Req
                     break
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             return error_response(exc, "json")
-        return reply(body)
+        return answer(body)
 
     endpoint.__name__ = read.__name__
     return endpoint

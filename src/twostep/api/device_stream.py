@@ -25,8 +25,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from twostep.api.asgi import Incoming
 from twostep.api.device_endpoint import prepare
-from twostep.api.endpoint import error_response
+from twostep.api.endpoint import error_response, runtime_of
 from twostep.errors import InvalidSignature
 from twostep.services import device_inbox
 from twostep.services.device_inbox import Inbox
@@ -103,7 +104,7 @@ async def _events(
 
 async def stream(request: Request) -> Response:
     try:
-        prepared = await prepare(request)
+        prepared = await prepare(Incoming(request.scope, request.receive), runtime_of(request))
         device, first = await prepared.rt.in_thread(
             lambda: prepared.run(
                 lambda call: (call.device, device_inbox.inbox(call.tx, call.device.id))

@@ -1,6 +1,6 @@
-"""Glue between Starlette and the services: decode the request once, authenticate the API key and run
-the handler inside one transaction in a worker thread (a single thread hop per request), then render
-the body or the error envelope."""
+"""Glue between HTTP and the services: decode the request once, authenticate the API key and run
+the handler inside one transaction (on a request thread, or inline: Runtime.call), then render the
+body or the error envelope. The Authy API endpoints are plain ASGI apps (api/asgi.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from twostep.api.asgi import Disconnected, Incoming, send_response
 from twostep.api.wire import decode
 from twostep.api.wire.errors import error_body
 from twostep.api.wire.params import Params
 from twostep.api.wire.render import render
-from twostep.errors import NotFound, PayloadTooLarge, TwoStepError
+from twostep.errors import NotFound, TwoStepError
 from twostep.services import apps
 from twostep.services.apps import App
 from twostep.services.runtime import Runtime, Tx
@@ -48,26 +50,17 @@ def runtime_of(request: Request) -> Runtime:
     return rt
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+def runtime_in(scope: Scope) -> Runtime:
+    rt: Runtime = scope["app"].state.runtime
+    return rt
 
 
-async def read_params(request: Request, rt: Runtime) -> dict[str, Any]:
+async def read_params(incoming: Incoming, rt: Runtime) -> dict[str, Any]:
     s = rt.settings
     limits = decode.Limits(max_params=s.max_params, max_depth=s.max_param_depth)
-    query = decode.nest(decode.parse_query(request.scope["query_string"], limits), limits)
-    body = await read_body(request, s.max_body_bytes)
-    from_body = decode.decode_body(request.headers.get("content-type", ""), body, limits)
+    query = decode.nest(decode.parse_query(incoming.query_string, limits), limits)
+    body = await incoming.body(s.max_body_bytes)
+    from_body = decode.decode_body(incoming.header(b"content-type") or "", body, limits)
     return decode.merge(query, from_body)
 
 
@@ -77,14 +70,28 @@ def respond(status: int, body: Body, fmt: str, *, error: bool = False) -> Respon
 
 
 def error_response(exc: Exception, fmt: str) -> Response:
-    if not isinstance(exc, TwoStepError):
-        log.exception("unhandled error", exc_info=exc)
-    status, body = error_body(exc)
+    status, body = _error(exc)
     return respond(status, body, fmt, error=True)
 
 
-def api_key_of(request: Request, params: dict[str, Any]) -> str | None:
-    key = request.headers.get("x-authy-api-key") or params.get("api_key")
+def _error(exc: Exception) -> tuple[int, Body]:
+    if not isinstance(exc, TwoStepError):
+        log.exception("unhandled error", exc_info=exc)
+    return error_body(exc)
+
+
+async def reply(send: Send, status: int, body: Body, fmt: str, *, error: bool = False) -> None:
+    content, media_type = render(body, fmt, error=error)
+    await send_response(send, status, content, media_type)
+
+
+async def reply_error(send: Send, exc: Exception, fmt: str) -> None:
+    status, body = _error(exc)
+    await reply(send, status, body, fmt, error=True)
+
+
+def api_key_of(incoming: Incoming, params: dict[str, Any]) -> str | None:
+    key = incoming.header(b"x-authy-api-key") or params.get("api_key")
     return key if isinstance(key, str) else None
 
 
@@ -107,83 +114,102 @@ class Prepared:
         return result
 
 
-async def prepare(request: Request, fmt: str) -> Prepared:
-    rt = runtime_of(request)
-    raw = await read_params(request, rt)
+async def prepare(incoming: Incoming, rt: Runtime, fmt: str) -> Prepared:
+    raw = await read_params(incoming, rt)
     return Prepared(
         rt,
         Params(raw, rt.settings.max_string_length),
-        api_key_of(request, raw),
-        {k: str(v) for k, v in request.path_params.items()},
+        api_key_of(incoming, raw),
+        incoming.path_params,
         fmt,
-        request.client.host if request.client else None,
+        incoming.client_ip,
     )
 
 
-def _format(request: Request) -> str | None:
-    fmt: str = request.path_params.get("format", "json")
+def _format(scope: Scope) -> str | None:
+    fmt: str = scope.get("path_params", {}).get("format", "json")
     return fmt if fmt in FORMATS else None
 
 
-def authy(
-    handler: Handler, *, write: bool = True, inline: bool = False
-) -> Callable[[Request], Any]:
-    """A Starlette endpoint for an Authy API handler (API-key authenticated). ``inline``: a
-    busy endpoint whose work is short and never waits on the network (Runtime.call)."""
+class AuthyEndpoint:
+    """An Authy API endpoint (API-key authenticated), as a plain ASGI app (api/asgi.py).
+    ``inline``: a busy endpoint whose work is short and never waits on the network
+    (Runtime.call); it is also *hot*, dispatched before Starlette's router."""
 
-    async def endpoint(request: Request) -> Response:
-        fmt = _format(request)
+    def __init__(self, handler: Handler, *, write: bool, inline: bool) -> None:
+        self.handler, self.write, self.inline, self.hot = handler, write, inline, inline
+        self.__name__ = handler.__name__
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fmt = _format(scope)
         if fmt is None:
-            return error_response(NotFound("Unknown format"), "json")
+            await reply_error(send, NotFound("Unknown format"), "json")
+            return
+        handler, write = self.handler, self.write
         try:
-            prepared = await prepare(request, fmt)
-            body = await prepared.rt.call(lambda: prepared.run(handler, write), inline=inline)
+            rt = runtime_in(scope)
+            prepared = await prepare(Incoming(scope, receive), rt, fmt)
+            body = await rt.call(lambda: prepared.run(handler, write), inline=self.inline)
+        except Disconnected:
+            return
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
-            return error_response(exc, fmt)
-        return respond(200, body, fmt)
+            await reply_error(send, exc, fmt)
+            return
+        await reply(send, 200, body, fmt)
 
-    endpoint.__name__ = handler.__name__
-    return endpoint
+
+def authy(handler: Handler, *, write: bool = True, inline: bool = False) -> AuthyEndpoint:
+    return AuthyEndpoint(handler, write=write, inline=inline)
 
 
 RECHECK_SECONDS = 1.0  # waiters re-read the database this often (nodes without NOTIFY, SQLite)
 
 
-def long_poll(
-    handler: Handler, waiting_on: Callable[[Body], str | None]
-) -> Callable[[Request], Any]:
-    """Like ``authy`` (read-only), plus the ``wait=N`` extension: while ``waiting_on(body)`` names
-    a topic, wait up to N seconds (at most ``long_poll_max_seconds``) for it to be announced, then
-    answer with the fresh state."""
+class LongPollEndpoint:
+    """Like ``AuthyEndpoint`` (read-only), plus the ``wait=N`` extension: while ``waiting_on(body)``
+    names a topic, wait up to N seconds (at most ``long_poll_max_seconds``) for it to be
+    announced, then answer with the fresh state."""
 
-    async def endpoint(request: Request) -> Response:
-        fmt = _format(request)
+    hot = True
+
+    def __init__(self, handler: Handler, waiting_on: Callable[[Body], str | None]) -> None:
+        self.handler, self.waiting_on = handler, waiting_on
+        self.__name__ = handler.__name__
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fmt = _format(scope)
         if fmt is None:
-            return error_response(NotFound("Unknown format"), "json")
+            await reply_error(send, NotFound("Unknown format"), "json")
+            return
         try:
-            prepared = await prepare(request, fmt)
-            limit = prepared.rt.settings.long_poll_max_seconds
-            wait = prepared.params.integer("wait", minimum=0, maximum=limit) or 0
-            deadline = anyio.current_time() + wait
-            while True:
-                body = await prepared.rt.call(
-                    lambda: prepared.run(handler, write=False), inline=True
-                )
-                topic = waiting_on(body)
-                remaining = deadline - anyio.current_time()
-                if topic is None or remaining <= 0:
-                    break
-                notifier = prepared.rt.notifier
-                await notifier.wait(topic, min(remaining, RECHECK_SECONDS))
-                if notifier.closing:  # shutting down: answer with the state as it is now
-                    body = await prepared.rt.in_thread(lambda: prepared.run(handler, write=False))
-                    break
+            body = await self._answer(scope, receive, fmt)
+        except Disconnected:
+            return
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
-            return error_response(exc, fmt)
-        return respond(200, body, fmt)
+            await reply_error(send, exc, fmt)
+            return
+        await reply(send, 200, body, fmt)
 
-    endpoint.__name__ = handler.__name__
-    return endpoint
+    async def _answer(self, scope: Scope, receive: Receive, fmt: str) -> Body:
+        rt = runtime_in(scope)
+        prepared = await prepare(Incoming(scope, receive), rt, fmt)
+        handler = self.handler
+        limit = rt.settings.long_poll_max_seconds
+        wait = prepared.params.integer("wait", minimum=0, maximum=limit) or 0
+        deadline = anyio.current_time() + wait
+        while True:
+            body = await rt.call(lambda: prepared.run(handler, write=False), inline=True)
+            topic = self.waiting_on(body)
+            remaining = deadline - anyio.current_time()
+            if topic is None or remaining <= 0:
+                return body
+            await rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
+            if rt.notifier.closing:  # shutting down: answer with the state as it is now
+                return await rt.in_thread(lambda: prepared.run(handler, write=False))
+
+
+def long_poll(handler: Handler, waiting_on: Callable[[Body], str | None]) -> LongPollEndpoint:
+    return LongPollEndpoint(handler, waiting_on)
 
 
 def public(

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twostep import metrics
+from twostep.api.asgi import HotRoutes
 from twostep.logs import request_id
 
 HEADER = b"x-request-id"
@@ -118,7 +119,8 @@ class RequestObserver:
 
 
 class ObservedApp(Starlette):
-    """Starlette with ``RequestObserver`` wrapped around its whole middleware stack."""
+    """Starlette with ``RequestObserver`` wrapped around its whole middleware stack, and the hot
+    routes dispatched inside it, before the rest (api/asgi.py)."""
 
     def __init__(self, *, access_log: bool = False, record_metrics: bool = False, **kw: Any):
         super().__init__(**kw)
@@ -127,7 +129,7 @@ class ObservedApp(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         return RequestObserver(
-            super().build_middleware_stack(),
+            HotRoutes(super().build_middleware_stack(), self.routes),
             access_log=self.access_log,
             record_metrics=self.record_metrics,
         )

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from twostep.api.asgi import Incoming
 from twostep.api.endpoint import error_response, read_params, respond, runtime_of
 from twostep.services import webhooks
 from twostep.services.runtime import Tx
@@ -25,7 +26,7 @@ def _urls(request: Request, public_url: str) -> tuple[str, ...]:
 async def _handle(request: Request, action: str) -> Response:
     rt = runtime_of(request)
     try:
-        params = await read_params(request, rt)
+        params = await read_params(Incoming(request.scope, request.receive), rt)
         signed = webhooks.SignedRequest(
             nonce=request.headers.get("x-authy-signature-nonce", ""),
             signature=request.headers.get("x-authy-signature", ""),

@@ -5,13 +5,12 @@ enrolments, push address, revocation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from starlette.requests import Request
 from starlette.routing import Route
 
 from twostep.api.device_endpoint import (
     DeviceCall,
+    DeviceEndpoint,
     PublicCall,
     Result,
     device_endpoint,
@@ -139,7 +138,7 @@ def revoke_device(call: DeviceCall) -> Result:
     return {"success": True}
 
 
-def _any(handler: Callable[[DeviceCall], Result]) -> Callable[[Request], Any]:
+def _any(handler: Callable[[DeviceCall], Result]) -> DeviceEndpoint:
     return device_endpoint(handler, allow=ANY_STATUS)
 
 
