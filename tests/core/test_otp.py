@@ -100,3 +100,18 @@ def test_otpauth_uri_carries_issuer_label_and_parameters() -> None:
     assert "issuer=Acme%20Bank" in uri
     assert "digits=6" in uri
     assert "period=30" in uri
+
+
+def test_the_nearest_step_is_tried_first() -> None:
+    """A code that happens to be valid at two steps of the window reports the one nearest now."""
+    now = 1_700_000_000
+    step = otp.time_step(now, 10)
+    params = otp.TotpParams(step=10, digits=1, window=3)  # one digit: collisions are easy to find
+    for n in range(200):
+        key = n.to_bytes(4, "big")
+        codes = {delta: otp.hotp(key, step + delta, 1) for delta in range(-3, 4)}
+        nearest = min((d for d in codes if codes[d] == codes[2]), key=lambda d: (abs(d), d))
+        if nearest != 2:
+            assert otp.match_totp(key, codes[2], now, params) == step + nearest
+            return
+    raise AssertionError("no colliding key found")

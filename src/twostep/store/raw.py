@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -101,15 +100,20 @@ def savepoint(conn: Connection) -> Iterator[None]:
 def ts(conn: Connection, value: datetime) -> Any:
     """A timestamp as the column stores it (types.UTCDateTime: on SQLite the text SQLAlchemy
     writes, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, which sorts in time order)."""
-    if conn.dialect.name == "sqlite":
-        return _sqlite_text(value)
-    return value
+    if conn.dialect.name != "sqlite":
+        return value
+    # One transaction passes its ``now`` several times: format it once. The pair is replaced
+    # whole (threads share it) and holds the datetime, so an identical id means the same value.
+    global _last_text  # noqa: PLW0603
+    last = _last_text
+    if last[0] is value:
+        return last[1]
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_text = (value, text)
+    return text
 
 
-@lru_cache(maxsize=64)
-def _sqlite_text(value: datetime) -> str:
-    # one transaction passes its ``now`` several times: format it once
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+_last_text: tuple[datetime | None, str] = (None, "")
 
 
 def parse_ts(value: Any) -> datetime | None:
