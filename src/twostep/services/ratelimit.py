@@ -4,7 +4,7 @@ database, or in Redis when one is configured."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from twostep import metrics
 from twostep.errors import RateLimited
@@ -27,6 +27,11 @@ def check(tx: Tx, limit: Limit, subject: str) -> None:
         count, oldest = q.hits_since(tx.conn, limit.bucket, subject, since)
     else:
         count, oldest = redis.hits_since(limit.bucket, subject, since)
+    refuse_if_exhausted(tx, limit, count, oldest)
+
+
+def refuse_if_exhausted(tx: Tx, limit: Limit, count: int, oldest: datetime | None) -> None:
+    """``check``'s decision, for hits counted elsewhere (in the query that loads the subject)."""
     if count >= limit.max_hits:
         until = (oldest or tx.now) + timedelta(seconds=limit.window_seconds)
         metrics.rate_limited(limit.bucket)

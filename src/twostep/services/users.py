@@ -147,6 +147,30 @@ def get(tx: Tx, app: App, authy_id: object) -> User:
     return _user(row)
 
 
+def for_verification(
+    tx: Tx, app: App, authy_id: object, bucket: str, window_seconds: int
+) -> tuple[User, int, datetime | None, bool] | None:
+    """What a verification needs first, in one query (store.users.verification_context): the
+    user (row-locked), the failures counted in ``bucket`` over the window, the oldest of them, and
+    whether a sent code is outstanding; None if there is no such user. Counters in the database
+    only: with Redis they are counted there."""
+    person_id = parse_authy_id(authy_id)
+    if person_id is None:
+        return None
+    found = q.verification_context(
+        tx.conn,
+        app.id,
+        person_id,
+        bucket=bucket,
+        subject=f"{app.id}:{person_id}",
+        since=tx.now - timedelta(seconds=window_seconds),
+        now=tx.now,
+    )
+    if found is None:
+        return None
+    return _user(found.user), found.failures, found.oldest_failure, found.has_live_codes
+
+
 def get_for_update(tx: Tx, app: App, authy_id: object) -> User:
     """``get``, holding the registration's row lock until the transaction ends."""
     person_id = parse_authy_id(authy_id)

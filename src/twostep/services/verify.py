@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -31,7 +32,7 @@ from twostep.services.seeds import (
     generic_secret_context,
     seed_context,
 )
-from twostep.services.users import User, get_for_update
+from twostep.services.users import User, for_verification, get_for_update
 from twostep.store import codes as q
 from twostep.store import users as user_q
 
@@ -63,13 +64,13 @@ def verify(
     force: bool = False,
     action: str | None = None,
 ) -> Verified:
-    try:
-        user = get_for_update(tx, app, authy_id)
-    except UserNotFound:
-        raise UserDoesNotExist from None
+    user, has_live_codes, failures = _load_user(tx, app, authy_id)
     subject = f"{app.id}:{user.authy_id}"
     try:
-        ratelimit.check(tx, fail_limit(tx), subject)
+        if failures is None:  # counted in Redis
+            ratelimit.check(tx, fail_limit(tx), subject)
+        else:
+            ratelimit.refuse_if_exhausted(tx, fail_limit(tx), *failures)
     except RateLimited as exc:
         audit.record(tx, "verify_locked_out", app_id=app.id, person_id=user.authy_id)
         metrics.verification(tx, "locked_out")
@@ -89,7 +90,7 @@ def verify(
         metrics.verification(tx, "unchecked")
         return Verified(sms_device(user))
     elif well_formed:
-        found, device = _find(tx, app, user, token, action)
+        found, device = _find(tx, app, user, token, action, has_live_codes=has_live_codes)
     else:
         found, device = Match.NONE, {}
     if found is Match.ACCEPTED:
@@ -119,10 +120,28 @@ def verify(
     raise FailAfterCommit(TokenReused() if found is Match.REUSED else TokenInvalid())
 
 
+def _load_user(
+    tx: Tx, app: App, authy_id: object
+) -> tuple[User, bool, tuple[int, datetime | None] | None]:
+    """The user (row-locked), whether a sent code may be outstanding, and the lockout counter
+    (failures in the window, the oldest of them), which without Redis comes in the same query."""
+    if tx.rt.redis is None:
+        limit = fail_limit(tx)
+        found = for_verification(tx, app, authy_id, limit.bucket, limit.window_seconds)
+        if found is None:
+            raise UserDoesNotExist
+        user, failures, oldest, has_live_codes = found
+        return user, has_live_codes, (failures, oldest)
+    try:
+        return get_for_update(tx, app, authy_id), True, None
+    except UserNotFound:
+        raise UserDoesNotExist from None
+
+
 def _find(
-    tx: Tx, app: App, user: User, token: str, action: str | None
+    tx: Tx, app: App, user: User, token: str, action: str | None, *, has_live_codes: bool
 ) -> tuple[Match, dict[str, Any]]:
-    found = _match_code(tx, app, user, token, action)
+    found = _match_code(tx, app, user, token, action) if has_live_codes else Match.NONE
     if found is not Match.NONE:
         return found, sms_device(user)
     if len(token) == DEVICE_TOKEN.digits:

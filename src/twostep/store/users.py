@@ -109,8 +109,54 @@ def find_user(
     user queue up instead of racing each other's counters. Hot path: raw SQL."""
     locked = for_update and conn.dialect.name == "postgresql"
     row = raw.one(conn, _FIND_USER_LOCKED if locked else _FIND_USER, (app_id, person_id))
+    return None if row is None else _user_row(row)
+
+
+class VerificationContext(NamedTuple):
+    user: UserRow
+    failures: int  # rate-limit hits in the bucket since the window's start
+    oldest_failure: datetime | None
+    has_live_codes: bool  # an SMS/voice/email code not yet expired (consumed or not)
+
+
+# What a verification needs before it checks a token, in one statement: the registration (row-
+# locked on PostgreSQL), the lockout counter and whether any sent code is outstanding.
+_CONTEXT_COLUMNS = (
+    "SELECT p.id, p.country_code, p.national_number, p.e164, u.id, u.app_id, u.public_id, "
+    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at, "
+    "(SELECT count(*) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
+    "(SELECT min(at) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
+    "EXISTS (SELECT 1 FROM otp_codes c "
+    "WHERE c.app_id = u.app_id AND c.person_id = u.person_id AND c.expires_at > ?) "
+    "FROM persons p JOIN app_users u ON u.person_id = p.id "
+    "WHERE u.app_id = ? AND u.person_id = ?"
+)
+_CONTEXT = raw.Sql(_CONTEXT_COLUMNS)
+_CONTEXT_LOCKED = raw.Sql(_CONTEXT_COLUMNS + " FOR UPDATE OF u")
+
+
+def verification_context(
+    conn: Connection,
+    app_id: int,
+    person_id: int,
+    *,
+    bucket: str,
+    subject: str,
+    since: datetime,
+    now: datetime,
+) -> VerificationContext | None:
+    """``find_user`` (row-locked), the failure counter of ``bucket``/``subject`` since ``since``
+    (as store.ratelimit.hits_since counts it) and whether the user has live codes at ``now``."""
+    locked = conn.dialect.name == "postgresql"
+    after = raw.ts(conn, since)
+    params = (bucket, subject, after, bucket, subject, after, raw.ts(conn, now), app_id, person_id)
+    row = raw.one(conn, _CONTEXT_LOCKED if locked else _CONTEXT, params)
     if row is None:
         return None
+    return VerificationContext(_user_row(row), int(row[12]), raw.parse_ts(row[13]), bool(row[14]))
+
+
+def _user_row(row: tuple[Any, ...]) -> UserRow:
     created = raw.parse_ts(row[10])
     assert created is not None
     return UserRow(
