@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
 from twostep.core import phone
@@ -60,3 +61,22 @@ def test_display_uses_the_international_format() -> None:
 def test_from_e164_round_trips() -> None:
     p = phone.normalise(57, "3105551212")
     assert phone.from_e164(p.e164) == p
+
+
+def test_region_for_stored_parts_agrees_with_parsing_the_number() -> None:
+    """Every region's example numbers (fixed line, mobile, toll free), split as they are stored."""
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.TOLL_FREE,
+        ):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            national = e164.removeprefix(f"+{example.country_code}")
+            assert phone.region_for(example.country_code, national) == phone.region_of(e164), e164
+            checked += 1
+    assert checked > 500

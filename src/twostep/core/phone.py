@@ -93,6 +93,28 @@ def region_of(e164: str) -> str:
     return region
 
 
+@lru_cache(maxsize=65536)
+def region_for(country_code: int, national_number: str) -> str:
+    """``region_of`` for a number already split into its parts (as stored), without parsing it
+    again (~25 µs): a country code of one region names it; the dozen codes shared by several
+    (+1, +7, +44, ...) are told apart by the number, as ``region_of`` does."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    if len(regions) == 1:
+        return str(regions[0])
+    digits = national_number.lstrip("0")
+    zeros = len(national_number) - len(digits)
+    number = phonenumbers.PhoneNumber(
+        country_code=country_code,
+        national_number=int(digits or "0"),
+        italian_leading_zero=zeros > 0 or None,
+        number_of_leading_zeros=zeros if zeros > 1 else None,
+    )
+    region: str = phonenumbers.region_code_for_number(number) or (
+        phonenumbers.region_code_for_country_code(country_code)
+    )
+    return region
+
+
 def from_e164(e164: str) -> Phone:
     parsed = phonenumbers.parse(e164)
     code = int(parsed.country_code or 0)

@@ -277,18 +277,17 @@ def answer(
     reason = None
     if status == "approved" and row.number_match and number != row.number_match:
         status, reason = "denied", "number_mismatch"
-    if not q.decide(
-        tx.conn,
-        row.id,
-        status=status,
-        processed_at=tx.now,
-        updated_at=tx.now,
-        device_id=device.id,
-        reason=reason,
-        signed_at=signed_at,
-        device_signature=crypto.b64url(signature),
-        shown_digest=digest,
-    ):
+    decided: dict[str, Any] = {
+        "status": status,
+        "processed_at": tx.now,
+        "updated_at": tx.now,
+        "device_id": device.id,
+        "reason": reason,
+        "signed_at": signed_at,
+        "device_signature": crypto.b64url(signature),
+        "shown_digest": digest,
+    }
+    if not q.decide(tx.conn, row.id, **decided):
         raise ApprovalRequestNotPending(uuid, "answered")
     callbacks.queue_onetouch(tx, row, callbacks.Answer(device, status, signature, signed_at))
     metrics.approval(tx, status)
@@ -317,8 +316,7 @@ def answer(
         person_id=row.person_id,
         detail=f"{uuid} device={device.id}" + (f" reason={reason}" if reason else ""),
     )
-    refreshed = q.by_uuid(tx.conn, uuid)
-    return effective(refreshed, tx.now)
+    return effective(q.as_decided(row, **decided), tx.now)
 
 
 def mark_notified(tx: Tx, uuid: str) -> None:

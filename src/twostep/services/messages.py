@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from twostep import i18n
 from twostep.core.codes import spell_digits
-from twostep.core.phone import Phone, region_of
+from twostep.core.phone import Phone, region_for
 from twostep.services.runtime import Tx
 
 
@@ -19,7 +19,8 @@ class Email:
 def locale_for(tx: Tx, requested: str | None, phone: Phone) -> str:
     """The requested locale (UnsupportedLocale if we have no catalogue for it), else the phone's
     country's language, else English."""
-    return tx.catalogs.resolve(requested or None, phone.region or region_of(phone.e164))
+    region = phone.region or region_for(phone.country_code, phone.national_number)
+    return tx.catalogs.resolve(requested or None, region)
 
 
 def _with_action(text: str, action_message: str | None) -> str:

@@ -108,7 +108,8 @@ def verify(
         events.for_user(tx, user, "token_verified")
         return Verified(device)
     ratelimit.hit(tx, fail_limit(tx), subject)
-    q.count_failed_attempt(tx.conn, app.id, user.authy_id, tx.now)
+    if has_live_codes:  # a wrong token counts against every code the user has outstanding
+        q.count_failed_attempt(tx.conn, app.id, user.authy_id, tx.now)
     metrics.verification(tx, "reused" if found is Match.REUSED else "invalid")
     audit.record(
         tx,

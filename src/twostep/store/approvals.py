@@ -142,6 +142,13 @@ def decide(conn: Connection, request_id: int, **values: Any) -> bool:
     return _DECIDE.run(conn, request_id=request_id, **values) == 1
 
 
+def as_decided(row: Record, **values: Any) -> Record:
+    """A row read by ``by_uuid`` as ``decide`` with these values left it (no second read)."""
+    if set(values) != set(_DECIDE_COLUMNS):
+        raise ValueError("decide sets every column of _DECIDE_COLUMNS")
+    return row._replace(**values)
+
+
 def set_notified(conn: Connection, uuid: str, now: datetime) -> None:
     conn.execute(
         update(approval_requests)

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -337,6 +338,7 @@ def _make_engine(
             pool_size=pool_size,
             max_overflow=pool_size,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            **_JSON,
         )
         _install_sqlite_hooks(engine, busy_timeout_ms, writing)
         return engine
@@ -346,7 +348,16 @@ def _make_engine(
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        **_JSON,
     )
+
+
+def _to_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns through orjson: several times faster than the json module on every row that has one
+_JSON: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
 
 
 def _install_sqlite_hooks(
