@@ -4,7 +4,7 @@ work, and driver errors arrive as SQLAlchemy's exceptions."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Connection, bindparam, column, insert, select, update
@@ -88,3 +88,38 @@ def test_in_lists_are_refused(runtime: Runtime) -> None:
     statement = Compiled(select(applications.c.id).where(column("id").in_(bindparam("ids"))))
     with pytest.raises(ValueError, match="IN lists"):
         runtime.db.run(lambda conn: statement.rows(conn, ids=[1, 2]))
+
+
+def test_timestamps_are_the_same_whichever_way_they_were_written(runtime: Runtime) -> None:
+    """A row written by Core is read back alike by a compiled statement, and the other way round
+    (on SQLite the text must match exactly: range comparisons in SQL compare it)."""
+    odd = datetime(2026, 1, 2, 3, 4, 5, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+
+    def work(conn: Connection) -> tuple[list[object], list[object]]:
+        conn.execute(insert(applications).values(**_values("core-1", "ByCore")))
+        values = _values("compiled-4", "ByCompiled")
+        INSERT.rows(conn, **{**values, "updated_at": odd})
+        conn.execute(
+            update(applications).where(applications.c.public_id == "core-1").values(updated_at=odd)
+        )
+        by_core = conn.execute(
+            select(applications.c.name, applications.c.updated_at)
+            .where(applications.c.name.in_(["ByCore", "ByCompiled"]))
+            .order_by(applications.c.name)
+        ).all()
+        by_compiled = [
+            (name, BY_NAME.first(conn, name=name).changed) for name in ("ByCompiled", "ByCore")
+        ]
+        return [tuple(r) for r in by_core], by_compiled
+
+    by_core, by_compiled = runtime.db.run(work)
+    assert by_core == by_compiled == [("ByCompiled", odd), ("ByCore", odd)]
+    raw_text = runtime.db.run(
+        lambda conn: list(
+            conn.exec_driver_sql(
+                "SELECT updated_at FROM applications WHERE name IN ('ByCore', 'ByCompiled')"
+            ).scalars()
+        ),
+        write=False,
+    )
+    assert len(set(map(str, raw_text))) == 1  # stored identically by both

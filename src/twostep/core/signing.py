@@ -4,6 +4,7 @@ device signs, the approval statement it signs when answering, and verification. 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -31,20 +32,26 @@ def approval_statement(uuid: str, status: str, signed_at: int, shown_digest: str
 
 
 def valid_public_key(raw: bytes) -> bool:
+    return _public_key(raw) is not None
+
+
+@lru_cache(maxsize=8192)
+def _public_key(raw: bytes) -> Ed25519PublicKey | None:
+    """The loaded key (loading costs ~15 µs, and every signed device request checks one)."""
     if len(raw) != PUBLIC_KEY_BYTES:
-        return False
+        return None
     try:
-        Ed25519PublicKey.from_public_bytes(raw)
+        return Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    if len(signature) != SIGNATURE_BYTES or not valid_public_key(public_key):
+    key = _public_key(bytes(public_key))
+    if len(signature) != SIGNATURE_BYTES or key is None:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        key.verify(signature, message)
     except InvalidSignature:
         return False
     return True

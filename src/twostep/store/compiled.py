@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import BindParameter, ClauseElement, Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from twostep.store import raw
+from twostep.store.types import UTCDateTime
 
 Builder = Callable[[str], ClauseElement]  # dialect name -> statement
 Processor = Callable[[Any], Any]
@@ -45,15 +47,14 @@ class _Plan:
         self.binds: tuple[tuple[str, Processor], ...] = tuple(
             (name, processor)
             for name, bind in binds.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+            if (processor := _bind_processor(bind.type, dialect)) is not None
         )
         columns = _result_columns(statement)
         self.row: Any = namedtuple("Row", [c.key for c in columns]) if columns else None
         self.results: tuple[tuple[int, Processor], ...] = tuple(
             (i, processor)
             for i, c in enumerate(columns)
-            if (processor := c.type.dialect_impl(dialect).result_processor(dialect, None))
-            is not None
+            if (processor := _result_processor(c.type, dialect)) is not None
         )
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
@@ -75,6 +76,34 @@ class _Plan:
                 values[i] = processor(values[i])
             shaped.append(make(values))
         return shaped
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
+        return _to_sqlite_utc
+    processor: Processor | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
+        return _from_sqlite_utc
+    processor: Processor | None = type_.dialect_impl(dialect).result_processor(dialect, None)
+    return processor
+
+
+# UTCDateTime on SQLite, in one step instead of the type's processor and then SQLite DATETIME's
+# (the same text both ways: ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC; tests/store/test_compiled.py)
+def _to_sqlite_utc(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _from_sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _result_columns(statement: ClauseElement) -> list[Any]:
