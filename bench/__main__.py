@@ -78,8 +78,6 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
         out["database_bytes_per_user"] = round(seed.database_bytes(rt) / args.users)
         baseline.stop()
         out["onetouch_end_to_end"] = end_to_end(setup, twostep, workdir, per_run)
-        if args.scale_check:
-            out["scale_check"] = scale_check(kind, args, workdir, twostep, key, users)
     finally:
         twostep.stop()
         baseline.stop()
@@ -139,36 +137,36 @@ def end_to_end(setup: Setup, twostep: servers.Server, workdir: Path, limit: int)
 SCALE_ROUNDS = 3
 
 
-def scale_check(  # noqa: PLR0917 - the main run's server and users, reused
-    kind: str,
-    args: argparse.Namespace,
-    workdir: Path,
-    small_server: servers.Server,
-    small_key: str,
-    small_users: scenarios.Users,
-) -> dict[str, Any]:
-    """Verify throughput with a ten times larger user table against the main run's table, the
-    two servers measured in turns (small, large, small, ...) so that the machine's drift over
+def scale_check(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Verify throughput with a ten times larger user table against the main run's size, both
+    freshly seeded (the main run's database has grown with every load run by then), their
+    servers measured in turns (small, large, small, ...) so that the machine's drift over
     minutes (±15% here) falls on both alike."""
-    big = Setup(kind, workdir, args.users * 10, name="twostep_bench_big")
-    big_server = servers.twostep(big.env, workdir / f"twostep-{kind}-big.log", "--no-worker")
-    big_users = scenarios.Users(big.users)
+    tables = [
+        Setup(kind, workdir, args.users, name="twostep_bench_small"),
+        Setup(kind, workdir, args.users * 10, name="twostep_bench_big"),
+    ]
+    started: list[servers.Server] = []
     per_run = min(args.users // 2, int(RATE_CEILING * (args.seconds + 1)))
-    totals = {"small": [0, 0.0], "large": [0, 0.0]}
+    totals = [[0, 0.0], [0, 0.0]]
     try:
+        for i, table in enumerate(tables):
+            log = workdir / f"twostep-{kind}-scale-{i}.log"
+            started.append(servers.twostep(table.env, log, "--no-worker"))
+        users = [scenarios.Users(table.users) for table in tables]
         for _ in range(SCALE_ROUNDS):
-            for label, server, key, users in (
-                ("small", small_server, small_key, small_users),
-                ("large", big_server, big.seeded.api_key, big_users),
-            ):
-                payloads = scenarios.verify_valid(key, users.take(per_run))
-                result = drive(server.port, payloads, 16, args.seconds)
-                totals[label][0] += result.requests
-                totals[label][1] += result.seconds
+            for i, table in enumerate(tables):
+                payloads = scenarios.verify_valid(table.seeded.api_key, users[i].take(per_run))
+                result = drive(started[i].port, payloads, 16, args.seconds)
+                totals[i][0] += result.requests
+                totals[i][1] += result.seconds
     finally:
-        big_server.stop()
-        big.close()
-    small_rps, big_rps = (n / t if t else 0.0 for n, t in totals.values())
+        for server in started:
+            server.stop()
+        for table in tables:
+            table.close()
+    big = tables[1]
+    small_rps, big_rps = (n / t if t else 0.0 for n, t in totals)
     check = {
         "users": big.users,
         "rounds": SCALE_ROUNDS,
@@ -237,7 +235,10 @@ def main() -> None:
     for kind in args.databases.split(","):
         workdir = Path(tempfile.mkdtemp(prefix=f"twostep-bench-{kind}-"))
         try:
-            results.append(run_database(kind, args, workdir))
+            result = run_database(kind, args, workdir)
+            if args.scale_check:
+                result["scale_check"] = scale_check(kind, args, workdir)
+            results.append(result)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     report(results)

@@ -92,12 +92,14 @@ class UserRow(NamedTuple):
     deleted_at: datetime | None
 
 
-_FIND = (
-    "SELECT p.id, p.country_code, p.national_number, p.e164, u.id, u.app_id, u.public_id, "
-    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at "
-    "FROM persons p JOIN app_users u ON u.person_id = p.id "
-    "WHERE u.app_id = ? AND u.person_id = ?"
+_USER_COLUMNS = (  # UserRow's, in order
+    "p.id, p.country_code, p.national_number, p.e164, u.id, u.app_id, u.public_id, "
+    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at"
 )
+_USER_FROM = (
+    " FROM persons p JOIN app_users u ON u.person_id = p.id WHERE u.app_id = ? AND u.person_id = ?"
+)
+_FIND = f"SELECT {_USER_COLUMNS}{_USER_FROM}"
 _FIND_USER = raw.Sql(_FIND)
 _FIND_USER_LOCKED = raw.Sql(_FIND + " FOR UPDATE OF u")
 
@@ -122,14 +124,11 @@ class VerificationContext(NamedTuple):
 # What a verification needs before it checks a token, in one statement: the registration (row-
 # locked on PostgreSQL), the lockout counter and whether any sent code is outstanding.
 _CONTEXT_COLUMNS = (
-    "SELECT p.id, p.country_code, p.national_number, p.e164, u.id, u.app_id, u.public_id, "
-    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at, "
+    f"SELECT {_USER_COLUMNS}, "  # noqa: S608 - built from constants only
     "(SELECT count(*) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
     "(SELECT min(at) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
     "EXISTS (SELECT 1 FROM otp_codes c "
-    "WHERE c.app_id = u.app_id AND c.person_id = u.person_id AND c.expires_at > ?) "
-    "FROM persons p JOIN app_users u ON u.person_id = p.id "
-    "WHERE u.app_id = ? AND u.person_id = ?"
+    f"WHERE c.app_id = u.app_id AND c.person_id = u.person_id AND c.expires_at > ?){_USER_FROM}"
 )
 _CONTEXT = raw.Sql(_CONTEXT_COLUMNS)
 _CONTEXT_LOCKED = raw.Sql(_CONTEXT_COLUMNS + " FOR UPDATE OF u")
