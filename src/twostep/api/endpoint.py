@@ -145,17 +145,20 @@ class AuthyEndpoint:
         if fmt is None:
             await reply_error(send, NotFound("Unknown format"), "json")
             return
-        handler, write = self.handler, self.write
         try:
             rt = runtime_in(scope)
             prepared = await prepare(Incoming(scope, receive), rt, fmt)
-            body = await rt.call(lambda: prepared.run(handler, write), inline=self.inline)
+            body = await self._answer(rt, prepared)
         except Disconnected:
             return
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
             await reply_error(send, exc, fmt)
             return
         await reply(send, 200, body, fmt)
+
+    async def _answer(self, rt: Runtime, prepared: Prepared) -> Body:
+        handler, write = self.handler, self.write
+        return await rt.call(lambda: prepared.run(handler, write), inline=self.inline)
 
 
 def authy(handler: Handler, *, write: bool = True, inline: bool = False) -> AuthyEndpoint:
@@ -165,47 +168,28 @@ def authy(handler: Handler, *, write: bool = True, inline: bool = False) -> Auth
 RECHECK_SECONDS = 1.0  # waiters re-read the database this often (nodes without NOTIFY, SQLite)
 
 
-class LongPollEndpoint:
-    """Like ``AuthyEndpoint`` (read-only), plus the ``wait=N`` extension: while ``waiting_on(body)``
-    names a topic, wait up to N seconds (at most ``long_poll_max_seconds``) for it to be
-    announced, then answer with the fresh state."""
-
-    hot = True
+class LongPollEndpoint(AuthyEndpoint):
+    """Like ``AuthyEndpoint`` (read-only, hot), plus the ``wait=N`` extension: while
+    ``waiting_on(body)`` names a topic, wait up to N seconds (at most ``long_poll_max_seconds``)
+    for it to be announced, then answer with the fresh state."""
 
     def __init__(self, handler: Handler, waiting_on: Callable[[Body], str | None]) -> None:
-        self.handler, self.waiting_on = handler, waiting_on
-        self.__name__ = handler.__name__
+        super().__init__(handler, write=False, inline=True)
+        self.waiting_on = waiting_on
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fmt = _format(scope)
-        if fmt is None:
-            await reply_error(send, NotFound("Unknown format"), "json")
-            return
-        try:
-            body = await self._answer(scope, receive, fmt)
-        except Disconnected:
-            return
-        except Exception as exc:  # noqa: BLE001 - every failure becomes an Authy envelope
-            await reply_error(send, exc, fmt)
-            return
-        await reply(send, 200, body, fmt)
-
-    async def _answer(self, scope: Scope, receive: Receive, fmt: str) -> Body:
-        rt = runtime_in(scope)
-        prepared = await prepare(Incoming(scope, receive), rt, fmt)
-        handler = self.handler
+    async def _answer(self, rt: Runtime, prepared: Prepared) -> Body:
         limit = rt.settings.long_poll_max_seconds
         wait = prepared.params.integer("wait", minimum=0, maximum=limit) or 0
         deadline = anyio.current_time() + wait
         while True:
-            body = await rt.call(lambda: prepared.run(handler, write=False), inline=True)
+            body = await super()._answer(rt, prepared)
             topic = self.waiting_on(body)
             remaining = deadline - anyio.current_time()
             if topic is None or remaining <= 0:
                 return body
             await rt.notifier.wait(topic, min(remaining, RECHECK_SECONDS))
             if rt.notifier.closing:  # shutting down: answer with the state as it is now
-                return await rt.in_thread(lambda: prepared.run(handler, write=False))
+                return await rt.in_thread(lambda: prepared.run(self.handler, write=False))
 
 
 def long_poll(handler: Handler, waiting_on: Callable[[Body], str | None]) -> LongPollEndpoint:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BindParameter, ClauseElement, Connection, Dialect
@@ -99,11 +99,10 @@ def _to_sqlite_utc(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return raw.sqlite_text(value)
 
 
-def _from_sqlite_utc(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+_from_sqlite_utc = raw.parse_ts
 
 
 def _result_columns(statement: ClauseElement) -> list[Any]:

@@ -108,9 +108,14 @@ def ts(conn: Connection, value: datetime) -> Any:
     last = _last_text
     if last[0] is value:
         return last[1]
-    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = sqlite_text(value)
     _last_text = (value, text)
     return text
+
+
+def sqlite_text(value: datetime) -> str:
+    """How types.UTCDateTime stores an aware datetime on SQLite."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _last_text: tuple[datetime | None, str] = (None, "")
