@@ -14,7 +14,7 @@ from twostep.clock import Clock, SystemClock
 from twostep.config import ConfigError, Settings
 from twostep.core.crypto import CryptoError
 from twostep.i18n import Catalogs
-from twostep.services.keys import load_keyring, read_master_key
+from twostep.services.keys import load_keyring, read_master_key, write_once
 from twostep.services.runtime import Runtime
 from twostep.store import migrate
 from twostep.store.db import Database
@@ -61,12 +61,9 @@ def admin_token(settings: Settings) -> str | None:
     if not settings.embedded:
         return None
     path = settings.data_dir / "admin.token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
+    if path.exists():
+        return path.read_text().strip()
+    return write_once(path, secrets.token_urlsafe(32))
 
 
 def prepare_schema(settings: Settings, db: Database) -> None:

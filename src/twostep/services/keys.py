@@ -72,12 +72,25 @@ def read_master_key(value: str | None, path: Path, *, create: bool) -> bytes:
         return crypto.parse_master_key(path.read_text())
     if not create:
         raise crypto.CryptoError(f"master key file {path} does not exist")
+    return crypto.parse_master_key(write_once(path, crypto.format_master_key(crypto.new_key())))
+
+
+def write_once(path: Path, text: str) -> str:
+    """Create the secret file ``path`` (mode 0600) holding ``text``, unless another process got
+    there first: several servers started together on one data directory race to create it, and
+    all of them must end up with the one that won. Returns the file's text. Written aside, then
+    linked into place, so that nobody ever reads it half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = crypto.new_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(crypto.format_master_key(key) + "\n")
-    return key
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text + "\n")
+        with contextlib.suppress(FileExistsError):  # another process's file won
+            os.link(aside, path)
+    finally:
+        aside.unlink()
+    return path.read_text().strip()
 
 
 def load_keyring(db: Database, master: bytes) -> Keyring:
