@@ -1,7 +1,8 @@
 """Units of work marked inline (Database.run_unit): on SQLite they run on the event loop when
-their transaction can start at once, and move to a request thread, waiting there, when another
-writer holds the lock; on PostgreSQL they always run on a request thread. Either way the work
-is done exactly once and nothing fails because of the contention."""
+their transaction can start at once; when a writer of this process holds the lock they await it
+on the loop (which goes on serving meanwhile), and when another process holds SQLite's lock they
+move to a request thread and wait there; on PostgreSQL they always run on a request thread.
+Either way the work is done exactly once and nothing fails because of the contention."""
 
 from __future__ import annotations
 
@@ -27,10 +28,27 @@ HOLD_SECONDS = 0.3
 
 def _thread_of_unit(runtime: Runtime) -> tuple[int, int]:
     """(the event loop's thread, the thread the unit's transaction ran on)."""
+    loop_thread, unit_thread, _ticks = _run_unit_while_ticking(runtime)
+    return loop_thread, unit_thread
 
-    async def main() -> tuple[int, int]:
+
+def _run_unit_while_ticking(runtime: Runtime) -> tuple[int, int, int]:
+    """As _thread_of_unit, and how often another task on the loop ran while the unit waited."""
+
+    async def main() -> tuple[int, int, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
         unit = lambda: runtime.db.run(lambda conn: threading.get_ident())  # noqa: E731
-        return threading.get_ident(), await runtime.db.run_unit(unit, inline=True)
+        unit_thread = await runtime.db.run_unit(unit, inline=True)
+        ticker.cancel()
+        return threading.get_ident(), unit_thread, ticks
 
     return asyncio.run(main())
 
@@ -40,7 +58,7 @@ def test_uncontended_unit_runs_on_the_loop_only_on_sqlite(runtime: Runtime) -> N
     assert (unit_thread == loop_thread) is runtime.db.is_sqlite
 
 
-def test_unit_waits_on_a_request_thread_while_this_process_writes(runtime: Runtime) -> None:
+def test_unit_awaits_this_processes_writer_without_blocking_the_loop(runtime: Runtime) -> None:
     held = threading.Event()
 
     def writer() -> None:
@@ -53,12 +71,15 @@ def test_unit_waits_on_a_request_thread_while_this_process_writes(runtime: Runti
     thread.start()
     held.wait(5)
     started = time.monotonic()
-    loop_thread, unit_thread = _thread_of_unit(runtime)
+    loop_thread, unit_thread, ticks = _run_unit_while_ticking(runtime)
     waited = time.monotonic() - started
     thread.join()
-    assert unit_thread != loop_thread
-    if runtime.db.is_sqlite:  # one writer at a time: it waited for the other to commit
+    # SQLite: one writer at a time, so it waited for the other to commit, on the loop, which
+    # served its other tasks meanwhile; PostgreSQL: a request thread, as always
+    assert (unit_thread == loop_thread) is runtime.db.is_sqlite
+    if runtime.db.is_sqlite:
         assert waited >= HOLD_SECONDS / 2
+        assert ticks >= 5
 
 
 @contextmanager

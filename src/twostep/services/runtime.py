@@ -95,7 +95,7 @@ class Runtime:
 
     async def call(self, fn: Callable[[], T], *, inline: bool = False) -> T:
         """Run ``fn`` (one short unit of database work). ``inline`` marks the busiest endpoints:
-        on SQLite they run on the event loop when that cannot wait (store/db.py, run_unit).
+        on SQLite they run on the event loop, never waiting there (store/db.py, run_unit).
         Not with Redis configured: rate limits and announcements would then talk to Redis."""
         inline = inline and self.settings.sqlite_inline and self.redis is None
         return await self.db.run_unit(fn, inline=inline)

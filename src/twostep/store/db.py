@@ -24,9 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from twostep.store.engine import make_engine
+from twostep.store.writer_lock import WriterLock
 
 T = TypeVar("T")
 log = logging.getLogger("twostep.db")
@@ -39,6 +41,10 @@ _INLINE_UNITS_PER_CHECKPOINT = 1000
 
 class WouldBlock(Exception):
     """An inline transaction (SQLite, on the event loop) would have had to wait for a lock."""
+
+
+class WriterBusy(WouldBlock):
+    """... for this process's writer lock, which the event loop can await (writer_lock.py)."""
 
 
 class _Slot:
@@ -68,11 +74,11 @@ class Database:
         self._held = _Held()
         self._all_held: list[Connection] = []
         self._registry = threading.Lock()
-        self.engine = _make_engine(url, pool_size, busy_timeout_ms, lambda: self._held.write)
+        self.engine = make_engine(url, pool_size, busy_timeout_ms, lambda: self._held.write)
         # SQLite has one writer at a time. Queueing this process's writers on a lock is far
         # cheaper than letting them collide on the file lock, where SQLite's busy handler sleeps
         # (up to 100 ms a time); the busy timeout is left for writers in other processes.
-        self._writer = threading.Lock()
+        self._writer = WriterLock()
         # Inline units (run_unit) share one connection, whichever event loop runs them: a
         # server has one loop, but test clients start a loop thread per request.
         self._inline = threading.Lock()
@@ -150,7 +156,7 @@ class Database:
             return
         lock = self._writer if self.is_sqlite and write else None
         if lock is not None and not lock.acquire(blocking=not held.inline):
-            raise WouldBlock
+            raise WriterBusy
         try:
             conn = self._connection()
             self._held.write = write
@@ -253,21 +259,29 @@ class Database:
         """Run ``fn`` (a unit of database work) on a request thread; or, when ``inline`` and the
         database is SQLite, right here on the event loop if its transaction can start without
         waiting. A short SQLite transaction costs less than the hop to a thread and back (the
-        hop is ~100 µs, a verification's queries ~300 µs), and with this process's writer lock
-        free and SQLite's busy handler off it cannot wait; when it would, it goes to a thread."""
-        # (While a checkpoint waits for the writer lock, the loop must not keep taking it.)
-        ready = inline and self.is_sqlite and not self._checkpointing
-        if ready and self._inline.acquire(blocking=False):
-            held = self._held
-            held.keep = held.inline = True
-            try:
-                return fn()
-            except WouldBlock:
-                pass
-            finally:
-                held.keep = held.inline = False
-                self._inline.release()
-                self._count_inline_unit()
+        hop is ~100 µs, a verification's queries ~300 µs), and with SQLite's busy handler off it
+        cannot wait. When this process's writer lock is taken, the unit awaits its release here;
+        when another process holds SQLite's lock, the unit goes to a thread, which waits."""
+        if inline and self.is_sqlite:
+            while True:
+                if self._checkpointing:  # waiting for the writer lock: the loop must not take it
+                    await self._writer.changed(lambda: self._checkpointing)
+                    continue
+                if not self._inline.acquire(blocking=False):
+                    break  # another loop (test clients) is using the inline connection
+                held = self._held
+                held.keep = held.inline = True
+                try:
+                    return fn()
+                except WriterBusy:
+                    pass
+                except WouldBlock:  # another process holds SQLite's lock: a thread waits for it
+                    break
+                finally:
+                    held.keep = held.inline = False
+                    self._inline.release()
+                    self._count_inline_unit()
+                await self._writer.changed(lambda: self._writer.locked() or self._checkpointing)
         return await self.in_thread(fn)
 
     def _count_inline_unit(self) -> None:
@@ -282,7 +296,7 @@ class Database:
         """Copy the WAL into the database file as far as readers allow, without waiting for them
         (PASSIVE). It holds this process's writer lock, as an automatic checkpoint at commit would,
         so that it catches up with every write and the next writer starts the WAL afresh (inline
-        units meanwhile go to the request threads and wait there)."""
+        units meanwhile wait on the loop)."""
         try:
             with self._writer, self.engine.connect() as conn:
                 driver = conn.connection.dbapi_connection
@@ -292,6 +306,7 @@ class Database:
             log.warning("WAL checkpoint failed", exc_info=True)
         finally:
             self._checkpointing = False
+            self._writer.wake()
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on one of the request threads (with the caller's context variables, so log
@@ -325,64 +340,3 @@ class Database:
 def _is_locked(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text
-
-
-def _make_engine(
-    url: str, pool_size: int, busy_timeout_ms: int, writing: Callable[[], bool]
-) -> Engine:
-    if url.startswith("sqlite"):
-        if url in ("sqlite://", "sqlite:///:memory:"):
-            raise ValueError("an in-memory SQLite database cannot be shared; use a file")
-        engine = create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-            **_JSON,
-        )
-        _install_sqlite_hooks(engine, busy_timeout_ms, writing)
-        return engine
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        **_JSON,
-    )
-
-
-def _to_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-# JSON columns through orjson: several times faster than the json module on every row that has one
-_JSON: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
-
-
-def _install_sqlite_hooks(
-    engine: Engine, busy_timeout_ms: int, writing: Callable[[], bool]
-) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Take transaction control from the sqlite3 module: we emit BEGIN ourselves below.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # straight to the driver: this runs for every transaction
-        driver = conn.connection.dbapi_connection
-        assert driver is not None
-        if driver.in_transaction:  # begun on the driver (Database._sqlite_transaction)
-            return
-        statement = "BEGIN IMMEDIATE" if writing() else "BEGIN"
-        try:
-            driver.execute(statement)
-        except sqlite3.Error as exc:  # as SQLAlchemy raises the driver's errors elsewhere
-            raise OperationalError(statement, None, exc) from exc
