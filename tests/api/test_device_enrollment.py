@@ -181,6 +181,12 @@ def test_three_starts_per_number_per_ten_minutes(
     [
         ("public_key", "AAAA", "60004"),
         ("public_key", None, "60004"),
+        # the identity point, of small order: any signature "verifies" under it in lax checkers
+        (
+            "public_key",
+            base64.urlsafe_b64encode(bytes([1]) + bytes(31)).decode().rstrip("="),
+            "60004",
+        ),
         ("name", "", "60004"),
         ("name", "x" * 101, "60004"),
         ("os_type", "Android 14!", "60004"),

@@ -4,10 +4,9 @@ device signs, the approval statement it signs when answering, and verification. 
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -32,26 +31,19 @@ def approval_statement(uuid: str, status: str, signed_at: int, shown_digest: str
 
 
 def valid_public_key(raw: bytes) -> bool:
-    return _public_key(raw) is not None
-
-
-@lru_cache(maxsize=8192)
-def _public_key(raw: bytes) -> Ed25519PublicKey | None:
-    """The loaded key (loading costs ~15 µs, and every signed device request checks one)."""
-    if len(raw) != PUBLIC_KEY_BYTES:
-        return None
-    try:
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except ValueError:
-        return None
+    """A point of the curve's main subgroup in canonical form. Small-order keys are refused: a
+    signature that verifies under one can be made without the private key."""
+    return len(raw) == PUBLIC_KEY_BYTES and crypto_core_ed25519_is_valid_point(bytes(raw))
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    key = _public_key(bytes(public_key))
-    if len(signature) != SIGNATURE_BYTES or key is None:
+    """libsodium's strict verification (canonical encodings, no small-order points): ~45% less
+    time than OpenSSL's on the machines measured (docs/performance.md), and every signed device
+    request checks one signature, an approval answer two."""
+    if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
         return False
     try:
-        key.verify(signature, message)
-    except InvalidSignature:
+        crypto_sign_open(bytes(signature) + message, bytes(public_key))
+    except BadSignatureError:
         return False
     return True
