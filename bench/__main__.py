@@ -39,10 +39,16 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
     baseline = servers.baseline(setup.env, workdir / f"baseline-{kind}.log", setup.url)
 
     def record(
-        name: str, server: servers.Server, payloads: list[bytes], concurrency: int
+        name: str,
+        server: servers.Server,
+        payloads: list[bytes],
+        concurrency: int,
+        *,
+        store: bool = True,
     ) -> loadgen.Result:
         result = drive(server.port, payloads, concurrency, args.seconds)
-        out["runs"][f"{name}@{concurrency}"] = result.summary()
+        if store:
+            out["runs"][f"{name}@{concurrency}"] = result.summary()
         print(
             f"[{kind}] {name:<18} c={concurrency:<3} {result.rate:8.0f} req/s  "
             f"p50 {result.percentile(50):6.2f} ms  p99 {result.percentile(99):6.2f} ms  "
@@ -53,12 +59,17 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
 
     try:
         for c in args.concurrency:
-            record(
-                "baseline verify",
-                baseline,
-                scenarios.verify_valid(key, users.take(per_run), prefix=""),
-                c,
-            )
+            # The baseline runs before and after TwoStep's scenarios and the ratios are taken
+            # against both together, so that the machine's drift over the minutes in between
+            # (±30% on some machines) falls on both sides of the comparison.
+            base_key = f"baseline verify@{c}"
+            out["runs"][base_key] = {}  # first in the table; filled in below
+
+            def run_baseline(when: str, concurrency: int = c) -> loadgen.Result:
+                payloads = scenarios.verify_valid(key, users.take(per_run), prefix="")
+                return record(f"baseline ({when})", baseline, payloads, concurrency, store=False)
+
+            before = run_baseline("before")
             valid = scenarios.verify_valid(key, users.take(per_run))
             done = record("verify valid", twostep, valid, c)
             record("verify replayed", twostep, valid[: max(1, sum(done.statuses.values()))] * 3, c)
@@ -74,6 +85,12 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
             record("T1 sms", twostep, scenarios.request_sms(key, users.take(per_run)), c)
             answers = seed.pending_answers(rt, per_run)
             record("device answer", twostep, scenarios.device_answers(answers, seed.DEVICE_KEY), c)
+            after = run_baseline("after")
+            out["runs"][base_key] = {
+                **before.combined(after).summary(),
+                "rps_before": round(before.rate, 1),
+                "rps_after": round(after.rate, 1),
+            }
         out["server_rss_bytes"] = twostep.rss_bytes()
         out["database_bytes_per_user"] = round(seed.database_bytes(rt) / args.users)
         baseline.stop()
@@ -202,6 +219,12 @@ def report(results: list[dict[str, Any]]) -> None:
                 f"{db['database']:<10} {name:<24} {run['rps']:>9.0f} "
                 f"{run.get('ratio_to_baseline', 0):>7.2f} {run['p50_ms']:>8.2f} "
                 f"{run['p99_ms']:>8.2f} {run['p999_ms']:>9.2f}"
+            )
+        for c in sorted({int(name.rsplit("@", 1)[1]) for name in db["runs"]}):
+            base = db["runs"][f"baseline verify@{c}"]
+            print(
+                f"{db['database']:<10} baseline at c={c}: {base['rps_before']:.0f} req/s before "
+                f"TwoStep's runs, {base['rps_after']:.0f} after"
             )
         e2e = db["onetouch_end_to_end"]
         print(

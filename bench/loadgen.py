@@ -33,6 +33,16 @@ class Result:
         index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
         return ordered[index] * 1000
 
+    def combined(self, other: Result) -> Result:
+        """Two runs of the same load as one (their requests, time and latencies together)."""
+        return Result(
+            self.requests + other.requests,
+            self.seconds + other.seconds,
+            self.statuses + other.statuses,
+            self.latencies + other.latencies,
+            self.errors + other.errors,
+        )
+
     def summary(self) -> dict[str, object]:
         return {
             "requests": self.requests,
