@@ -23,6 +23,7 @@ from twostep.core.signatures import sign_api_request
 from twostep.services import apps, jobs, webhooks
 from twostep.services.events import EVENTS
 from twostep.services.runtime import Runtime
+from twostep.store import webhooks as webhook_store
 from twostep.worker.dispatch import Dispatcher
 from twostep.worker.runner import Worker
 from twostep.worker.webhooks import make_webhook_handler
@@ -331,3 +332,57 @@ def test_device_enrolment_and_recovery_events(
     assert events_queued(runtime) == ["device_registration_completed"]
     enroll_by_phone(client, runtime, clock, PHONES[0], status=202)  # a second phone: SIM-swap path
     assert events_queued(runtime) == ["device_registration_completed", "account_recovery_started"]
+
+
+def _with_cache_seconds(runtime: Runtime, seconds: float) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"app_cache_seconds": seconds})
+
+
+def test_webhook_changes_through_this_process_apply_at_once(
+    client: TestClient, runtime: Runtime, dashboard: Dashboard, app_key: str
+) -> None:
+    _with_cache_seconds(runtime, 60)  # longer than the test: only the invalidation can help
+    register(client, app_key, "201-555-0111")  # remembered: no webhooks
+    hook = dashboard.create("https://hooks.example.com/added", ["user_added"])
+    register(client, app_key, "201-555-0112")
+    assert events_queued(runtime) == ["user_added"]
+    dashboard.call("DELETE", f"{BASE}/{hook['id']}")
+    register(client, app_key, "201-555-0113")
+    assert events_queued(runtime) == ["user_added"]
+
+
+def test_webhooks_are_remembered_per_application_for_the_cache_time(
+    client: TestClient, runtime: Runtime, test_app: tuple[apps.App, str], app_key: str
+) -> None:
+    """A webhook written by another process (here: straight into the database) reaches this one
+    after ``app_cache_seconds``: at once with 0, not within 60 once remembered; and what one
+    application's webhooks are is never taken for another's."""
+    other_key = new_app(runtime, "Other")[1]
+
+    def add_hook(public_id: str) -> None:
+        runtime.run(
+            lambda tx: webhook_store.insert_webhook(
+                tx.conn,
+                public_id=public_id,
+                app_id=test_app[0].id,
+                name="hook",
+                url="https://hooks.example.com/x",
+                events=["user_added"],
+                created_at=tx.now,
+                signing_key=tx.keyring.seal(b"WSK_x", f"webhooks:{public_id}"),
+            )
+        )
+
+    _with_cache_seconds(runtime, 0)
+    register(client, app_key, "201-555-0121")
+    add_hook("WH_first")
+    register(client, app_key, "201-555-0122")
+    assert events_queued(runtime) == ["user_added"]
+
+    _with_cache_seconds(runtime, 60)
+    register(client, other_key, "201-555-0123")  # the other application: none, remembered
+    register(client, app_key, "201-555-0124")  # this one: one webhook, remembered
+    add_hook("WH_second")
+    register(client, app_key, "201-555-0125")
+    register(client, other_key, "201-555-0126")
+    assert events_queued(runtime) == ["user_added"] * 3  # one for 0122, 0124, 0125 each

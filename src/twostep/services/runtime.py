@@ -25,6 +25,7 @@ from twostep.store.redis import RedisStore
 
 if TYPE_CHECKING:
     from twostep.services.apps import App
+    from twostep.store.webhooks import Subscriber
 
 T = TypeVar("T")
 
@@ -80,6 +81,8 @@ class Runtime:
     redis: RedisStore | None = None
     # API-key digest -> (until, App): see apps.authenticate
     app_cache: dict[bytes, tuple[float, App]] = field(default_factory=dict)
+    # application id -> (until, its webhooks): see events.emit
+    webhook_cache: dict[int, tuple[float, list[Subscriber]]] = field(default_factory=dict)
 
     @contextmanager
     def tx(self, *, write: bool = True) -> Iterator[Tx]:

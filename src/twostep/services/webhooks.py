@@ -14,7 +14,7 @@ from twostep.core import signatures
 from twostep.errors import InvalidAccessKey, InvalidSignature, WebhookInvalid, WebhookNotFound
 from twostep.services import apps
 from twostep.services.apps import App
-from twostep.services.events import EVENTS, account_sid, service_id
+from twostep.services.events import EVENTS, account_sid, forget_cached, service_id
 from twostep.services.runtime import Tx
 from twostep.store import webhooks as q
 
@@ -164,6 +164,7 @@ def create(tx: Tx, app: App, *, name: object, url: object, events: object) -> di
         created_at=tx.now,
         signing_key=tx.keyring.seal(signing_key.encode(), f"webhooks:{public_id}"),
     )
+    forget_cached(tx)
     row = q.webhook(tx.conn, public_id)
     return _view(app, row, tx)
 
@@ -175,6 +176,7 @@ def list_for(tx: Tx, app: App) -> list[dict[str, Any]]:
 def delete(tx: Tx, app: App, public_id: str) -> None:
     if not q.delete_webhook(tx.conn, app.id, public_id):
         raise WebhookNotFound
+    forget_cached(tx)
 
 
 @dataclass(frozen=True, slots=True)
