@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from tests.support import Templates
+import pytest
+from sqlalchemy import text
+
+from tests.support import Templates, make_settings
+from twostep.config import ConfigError
+from twostep.services.bootstrap import prepare_schema
 from twostep.store import migrate
 from twostep.store.db import Database
 
@@ -44,3 +49,27 @@ def test_migration_files_have_descriptive_names() -> None:
         rev, _, slug = name.partition("_")
         assert rev.isdigit()
         assert len(slug.split("_")) >= 2, name
+
+
+def test_a_schema_a_newer_release_migrated_is_used_as_it_is(
+    empty_db: Database, tmp_path: Path
+) -> None:
+    """Expand/contract: this release runs on a schema a newer one migrated (a rolling upgrade,
+    or going back a release), in embedded mode as in production; it neither fails on the
+    revision it does not know nor touches the schema."""
+    migrate.upgrade(empty_db.engine)
+    with empty_db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9000_newer_release'"))
+    settings = make_settings(empty_db.url, tmp_path)
+    for mode in ("embedded", "production"):
+        prepare_schema(settings.model_copy(update={"mode": mode}), empty_db)
+        assert migrate.current_revision(empty_db.engine) == "9000_newer_release"
+
+
+def test_production_refuses_a_missing_or_older_schema(empty_db: Database, tmp_path: Path) -> None:
+    settings = make_settings(empty_db.url, tmp_path).model_copy(update={"mode": "production"})
+    with pytest.raises(ConfigError, match="no schema"):
+        prepare_schema(settings, empty_db)
+    migrate.upgrade(empty_db.engine, "0005")
+    with pytest.raises(ConfigError, match="run `twostep db upgrade`"):
+        prepare_schema(settings, empty_db)

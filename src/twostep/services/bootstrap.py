@@ -67,17 +67,17 @@ def admin_token(settings: Settings) -> str | None:
 
 
 def prepare_schema(settings: Settings, db: Database) -> None:
-    """Embedded mode migrates on start; production refuses to run on an unknown or older schema
-    (``twostep db upgrade`` is an explicit deployment step there)."""
+    """Embedded mode migrates on start; production refuses to run on a missing or older schema
+    (``twostep db upgrade`` is an explicit deployment step there). Either runs on a schema a newer
+    release migrated: expand/contract migrations keep it compatible with this one."""
+    current = migrate.current_revision(db.engine)
+    if current is not None and current not in migrate.known_revisions():
+        return
     if settings.embedded:
         migrate.upgrade(db.engine)
         return
-    current = migrate.current_revision(db.engine)
     if current is None:
         raise ConfigError("the database has no schema; run `twostep db upgrade` first")
-    if current not in migrate.known_revisions():
-        # A newer release migrated the schema; expand/contract migrations keep it compatible.
-        return
     if current != migrate.head_revision():
         raise ConfigError(
             f"the database schema is at {current}, this release needs {migrate.head_revision()}; "
