@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
+from twostep.core.phone import region_for
 from twostep.services import apps
 from twostep.services.runtime import Runtime
 from twostep.services.seeds import generic_secret_context, seed_context
@@ -56,9 +57,15 @@ def seed(rt: Runtime, users: int) -> Seeded:
     return Seeded(app.id, key, users)
 
 
+# Every seeded number is +1 200 xxx xxxx (fewer than 10^7 users): they share their area code,
+# and so the region registration would store (core.phone.region_for), found once here.
+SEEDED_REGION = region_for(1, "2000000001")
+
+
 def _insert(tx: object, app_id: int, block: range, now: datetime) -> None:
     conn = tx.conn  # type: ignore[attr-defined]
     keyring = tx.keyring  # type: ignore[attr-defined]
+    assert block.stop < 10**7
     conn.execute(
         persons.insert(),
         [
@@ -68,6 +75,7 @@ def _insert(tx: object, app_id: int, block: range, now: datetime) -> None:
                 "national_number": f"2{i:09d}",
                 "e164": f"+12{i:09d}",
                 "created_at": now,
+                "region": SEEDED_REGION,
             }
             for i in block
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from tests.api.helpers import assert_error, headers, register
@@ -10,6 +11,7 @@ from tests.factories import add_device, queued
 from tests.support import new_app
 from twostep.clock import FrozenClock
 from twostep.services.runtime import Runtime
+from twostep.store.schema import persons
 
 
 @pytest.fixture
@@ -183,3 +185,30 @@ def test_overlong_action_is_refused(client: TestClient, app_key: str, user: int)
         f"/protected/json/sms/{user}", params={"action": "a" * 256}, headers=headers(app_key)
     )
     assert_error(response, 400, "60004")
+
+
+def _stored_region(runtime: Runtime, authy_id: int) -> str | None:
+    return runtime.run(
+        lambda tx: tx.conn.execute(
+            select(persons.c.region).where(persons.c.id == authy_id)
+        ).scalar()
+    )
+
+
+def test_registration_stores_the_region_and_older_rows_find_it(
+    client: TestClient, runtime: Runtime, app_key: str
+) -> None:
+    brazil = register(client, app_key, "11 96123 4567", country_code=55)
+    puerto_rico = register(client, app_key, "787-234-5678", "pr@example.com")  # +1, not "US"
+    assert _stored_region(runtime, brazil) == "BR"
+    assert _stored_region(runtime, puerto_rico) == "PR"
+    client.get(f"/protected/json/call/{brazil}", headers=headers(app_key))
+    assert queued(runtime, "voice")[-1]["language"] == "pt"
+    # a person created before migration 0006 (or by an older node during an upgrade): no region
+    runtime.run(
+        lambda tx: tx.conn.execute(
+            update(persons).where(persons.c.id == brazil).values(region=None)
+        )
+    )
+    client.get(f"/protected/json/call/{brazil}", headers=headers(app_key))
+    assert queued(runtime, "voice")[-1]["language"] == "pt"

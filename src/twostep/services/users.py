@@ -49,7 +49,7 @@ class User:
 
 
 def _user(row: Any) -> User:
-    phone = stored(row.country_code, row.national_number, row.e164)
+    phone = stored(row.country_code, row.national_number, row.e164, row.region)
     return User(
         row.authy_id,
         row.app_user_id,
@@ -102,6 +102,7 @@ def register(
         country_code=phone.country_code,
         national_number=phone.national_number,
         e164=phone.e164,
+        region=phone.region or None,
         now=tx.now,
     )
     new_to_app = q.register_in_app(

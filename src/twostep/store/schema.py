@@ -75,6 +75,7 @@ persons = Table(
     Column("national_number", String(20), nullable=False),
     Column("e164", String(24), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("region", String(3)),  # found once (core.phone); NULL in rows from before 0006
 )
 
 app_users = Table(

@@ -25,6 +25,7 @@ USER_COLUMNS = (
     app_users.c.banned,
     app_users.c.created_at,
     app_users.c.deleted_at,
+    persons.c.region,
 )
 
 
@@ -32,7 +33,13 @@ Record = Any  # a SQLAlchemy Row: columns by attribute name
 
 
 def person_id_for(
-    conn: Connection, *, country_code: int, national_number: str, e164: str, now: datetime
+    conn: Connection,
+    *,
+    country_code: int,
+    national_number: str,
+    e164: str,
+    region: str | None,
+    now: datetime,
 ) -> int:
     insert_ignore(
         conn,
@@ -42,6 +49,7 @@ def person_id_for(
             "national_number": national_number,
             "e164": e164,
             "created_at": now,
+            "region": region,
         },
         ["e164"],
     )
@@ -90,11 +98,12 @@ class UserRow(NamedTuple):
     banned: bool
     created_at: datetime
     deleted_at: datetime | None
+    region: str | None  # NULL in rows from before migration 0006
 
 
 _USER_COLUMNS = (  # UserRow's, in order
     "p.id, p.country_code, p.national_number, p.e164, u.id, u.app_id, u.public_id, "
-    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at"
+    "u.email, u.confirmed, u.banned, u.created_at, u.deleted_at, p.region"
 )
 _USER_FROM = (
     " FROM persons p JOIN app_users u ON u.person_id = p.id WHERE u.app_id = ? AND u.person_id = ?"
@@ -152,7 +161,7 @@ def verification_context(
     row = raw.one(conn, _CONTEXT_LOCKED if locked else _CONTEXT, params)
     if row is None:
         return None
-    return VerificationContext(_user_row(row), int(row[12]), raw.parse_ts(row[13]), bool(row[14]))
+    return VerificationContext(_user_row(row), int(row[13]), raw.parse_ts(row[14]), bool(row[15]))
 
 
 def _user_row(row: tuple[Any, ...]) -> UserRow:
@@ -171,6 +180,7 @@ def _user_row(row: tuple[Any, ...]) -> UserRow:
         bool(row[9]),
         created,
         raw.parse_ts(row[11]),
+        row[12],
     )
 
 
