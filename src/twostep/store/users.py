@@ -12,23 +12,6 @@ from twostep.store import raw
 from twostep.store.schema import activities, app_users, persons
 from twostep.store.upsert import insert_ignore
 
-USER_COLUMNS = (
-    persons.c.id.label("authy_id"),
-    persons.c.country_code,
-    persons.c.national_number,
-    persons.c.e164,
-    app_users.c.id.label("app_user_id"),
-    app_users.c.app_id,
-    app_users.c.public_id,
-    app_users.c.email,
-    app_users.c.confirmed,
-    app_users.c.banned,
-    app_users.c.created_at,
-    app_users.c.deleted_at,
-    persons.c.region,
-)
-
-
 Record = Any  # a SQLAlchemy Row: columns by attribute name
 
 
