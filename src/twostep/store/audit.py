@@ -24,7 +24,7 @@ def insert_event(
     person_id: int | None,
     detail: str | None,
 ) -> None:
-    raw.run(conn, _INSERT, (raw.ts(conn, at), app_id, person_id, event, detail))
+    raw.later(conn, _INSERT, (raw.ts(conn, at), app_id, person_id, event, detail))
 
 
 def recent(conn: Connection, limit: int = 100) -> list[Any]:

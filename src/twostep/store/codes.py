@@ -117,7 +117,7 @@ def consume_all(conn: Connection, app_id: int, person_id: int, now: datetime) ->
 
 def count_failed_attempt(conn: Connection, app_id: int, person_id: int, now: datetime) -> None:
     """A wrong token counts against every code the user has outstanding."""
-    raw.run(conn, _FAILED, (app_id, person_id, raw.ts(conn, now)))
+    raw.later(conn, _FAILED, (app_id, person_id, raw.ts(conn, now)))
 
 
 def delete_expired_codes(conn: Connection, now: datetime) -> int:

@@ -1,5 +1,6 @@
 """The SQLAlchemy engine for a database URL: SQLite in WAL mode with our own BEGIN (so that
-transactions that write take the write lock at once), PostgreSQL with a pinged, recycled pool;
+transactions that write take the write lock at once), PostgreSQL with a pinged, recycled pool
+(and held-back messages sent before any Core statement, store/batching.py);
 JSON columns through orjson on both."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
+
+from twostep.store import raw
 
 
 def make_engine(
@@ -28,7 +31,7 @@ def make_engine(
         )
         _install_sqlite_hooks(engine, busy_timeout_ms, writing)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -36,6 +39,13 @@ def make_engine(
         pool_recycle=1800,
         **_JSON,
     )
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_core_statement(conn: Connection, *_: Any) -> None:
+        # a batched transaction (store/batching.py) sends what it held back first
+        raw.flush(conn)
+
+    return engine
 
 
 def _to_json(value: Any) -> str:

@@ -6,18 +6,21 @@ import logging
 from collections.abc import Callable
 
 import anyio
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from twostep.store import raw
 
 log = logging.getLogger("twostep.notify")
 
 CHANNEL = "twostep_events"
 
 
+_NOTIFY = raw.Sql("SELECT pg_notify(?, ?)")
+
+
 def notify(conn: Connection, topic: str) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_notify(:channel, :topic)"), {"channel": CHANNEL, "topic": topic}
-        )
+        raw.later(conn, _NOTIFY, (CHANNEL, topic))
 
 
 async def listen(url: str, on_topic: Callable[[str], None]) -> None:

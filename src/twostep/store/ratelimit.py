@@ -17,7 +17,7 @@ _CLEAR = raw.Sql("DELETE FROM rate_hits WHERE bucket = ? AND subject = ?")
 
 
 def hit(conn: Connection, bucket: str, subject: str, at: datetime) -> None:
-    raw.run(conn, _HIT, (bucket, subject, raw.ts(conn, at)))
+    raw.later(conn, _HIT, (bucket, subject, raw.ts(conn, at)))
 
 
 def hits_since(

@@ -17,6 +17,8 @@ import orjson
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from twostep.store import batching
+
 
 class Sql:
     __slots__ = ("pg", "sqlite")
@@ -32,23 +34,39 @@ class Sql:
 def execute(conn: Connection, sql: str, params: Any) -> Any:
     """Run ``sql`` on the driver connection behind ``conn``; the open cursor. Driver errors are
     raised as SQLAlchemy's (IntegrityError, OperationalError, ...) like any other statement's,
-    and a connection the database dropped is invalidated so it is not used again."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    and a connection the database dropped is invalidated so it is not used again. In a batched
+    PostgreSQL transaction, it runs a statement prepared on the connection, with what was held
+    back in front, in the same round trip (store/batching.py)."""
+    driver: Any = conn.connection.dbapi_connection
+    held = batching.pending(conn)
+    cursor = None
     try:
+        if held is not None:
+            return batching.send_with(driver, held, sql, params)
+        cursor = driver.cursor()
         cursor.execute(sql, params)
     except Exception as exc:
-        cursor.close()
-        dialect = conn.dialect
-        base = dialect.loaded_dbapi.Error
-        if not isinstance(exc, base):
+        if cursor is not None:
+            cursor.close()
+        error = translated(conn, driver, exc, sql)
+        if error is exc:
             raise
-        dropped = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
-        if dropped:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
-        ) from exc
+        raise error from exc
     return cursor
+
+
+def translated(conn: Connection, driver: Any, exc: Exception, sql: str) -> Exception:
+    dialect = conn.dialect
+    base = dialect.loaded_dbapi.Error
+    if not isinstance(exc, base):
+        return exc
+    dropped = dialect.is_disconnect(exc, driver, None)
+    if dropped:
+        conn.invalidate(exc)
+    error: Exception = DBAPIError.instance(
+        sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
+    )
+    return error
 
 
 def one(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -67,6 +85,32 @@ def many(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[A
         return rows
     finally:
         cur.close()
+
+
+def later(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> None:
+    """A write whose result nobody reads: in a batched PostgreSQL transaction it is sent with
+    the next statement or with COMMIT (store/batching.py), saving a round trip; elsewhere now.
+    Its error, if any, fails the transaction there. Not for a write whose error the caller
+    means to catch."""
+    held = batching.pending(conn)
+    if held is None:
+        run(conn, sql, params)
+    else:
+        held.writes.append((sql.pg, params))
+
+
+def flush(conn: Connection) -> None:
+    """Send what the transaction held back (before a statement that does not go through here)."""
+    held = batching.pending(conn)
+    if held is not None and held.due():
+        driver: Any = conn.connection.dbapi_connection
+        try:
+            batching.flush(driver, held)
+        except Exception as exc:
+            error = translated(conn, driver, exc, "(held-back writes)")
+            if error is exc:
+                raise
+            raise error from exc
 
 
 def run(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> int:
@@ -90,6 +134,7 @@ def savepoint(conn: Connection) -> Iterator[None]:
     execute(conn, f"SAVEPOINT {name}", ()).close()
     try:
         yield
+        flush(conn)  # a held-back write's error belongs inside the savepoint
     except BaseException:
         execute(conn, f"ROLLBACK TO SAVEPOINT {name}", ()).close()
         execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()

@@ -189,7 +189,7 @@ _CONFIRM = raw.Sql(
 
 
 def set_confirmed(conn: Connection, app_user_id: int, now: datetime) -> None:
-    raw.run(conn, _CONFIRM, (True, raw.ts(conn, now), app_user_id, False))
+    raw.later(conn, _CONFIRM, (True, raw.ts(conn, now), app_user_id, False))
 
 
 def set_banned(conn: Connection, app_user_id: int, banned: bool, now: datetime) -> None:

@@ -1,0 +1,211 @@
+"""PostgreSQL transactions in as few round trips as the work allows.
+
+A request's transaction used to cost a round trip per statement, ``BEGIN`` and ``COMMIT``
+included: six for a valid verification, eight for an SMS. Each costs the client ~35 µs of system
+calls and libpq and ~30 µs of psycopg, and leaves a request thread waiting on the network and then
+for the GIL the busy event loop holds. Two kinds of message need no answer before the next one:
+
+- ``BEGIN``: held back, and sent with the transaction's first statement;
+- writes whose result the code does not read (the audit record, a rate-limit hit, a NOTIFY),
+  handed to ``raw.later``: held back, and sent with the next statement or with ``COMMIT``.
+
+Held-back messages go out in front of the next statement as one multi-statement query (the simple
+query protocol), in order, so every statement still sees every write before it, and an error in
+any of them fails the transaction as before (it is raised with the statement or the ``COMMIT`` it
+travelled with, not where the write was made; a savepoint sends what it held back before it is
+released). A transaction that sent nothing ends without a round trip.
+
+Every statement of such a transaction that goes through ``raw`` runs as ``EXECUTE`` of a
+statement the connection prepared the first time it sent it (``PREPARE`` travels in the batch),
+with the values inlined by psycopg's client-side binding: planned once (inlining the values in the
+statement instead made PostgreSQL plan the user query every time: +300 µs of its CPU a
+verification). psycopg's own prepared statements are off on these connections: psycopg sends
+``DEALLOCATE ALL`` after any rollback, which would drop ours too. Nothing else deallocates on
+them. psycopg's pipeline mode would keep bound parameters but measured no cheaper: entering and
+leaving it costs ~50 µs of Python and a round trip of its own.
+
+This needs the driver connection in autocommit mode, with the transaction begun and ended here
+(store/db.py does this for the request threads' kept connections); elsewhere (SQLite, pooled
+connections) ``Pending`` is absent and statements run at once."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection
+
+KEY = "twostep.pending"  # in Connection.info while a batched transaction is open
+
+
+class Pending:
+    """What an open transaction has not sent yet."""
+
+    __slots__ = ("begin", "writes")
+
+    def __init__(self) -> None:
+        self.begin = True
+        self.writes: list[tuple[str, Any]] = []
+
+    def due(self) -> bool:
+        return self.begin or bool(self.writes)
+
+    def take(self, batch: _Batch) -> None:
+        """Add the held-back messages to ``batch``; no longer held."""
+        if self.begin:
+            batch.texts.append("BEGIN")
+            self.begin = False
+        for sql, params in self.writes:
+            batch.add(sql, params)
+        self.writes.clear()
+
+
+class _Batch:
+    """Statements for one round trip: SQL text, each statement an EXECUTE of a prepared one."""
+
+    def __init__(self, driver: Any, cursor: psycopg.ClientCursor[Any]) -> None:
+        self.cursor = cursor
+        self.prepared = _prepared_on(driver)
+        self.texts: list[str] = []
+        self.new: list[tuple[str, str]] = []  # prepared by this batch, once it has run
+
+    def add(self, sql: str, params: Any) -> None:
+        shape = _shape(sql)
+        values = shape.values(params)
+        if not values:  # SAVEPOINT and the like cannot be prepared; nothing to plan anyway
+            self.texts.append(shape.text)
+            return
+        name = self.prepared.get(sql)
+        if name is None:
+            name = f"twostep_{next(_names)}"
+            self.texts.append(f"PREPARE {name} AS {shape.text}")
+            self.new.append((sql, name))
+        self.texts.append(f"EXECUTE {name}{self.cursor.mogrify(_args(len(values)), values)}")
+
+    def run(self) -> None:
+        self.cursor.execute("; ".join(self.texts))
+        # A PREPARE is not undone by a rollback, but one in a batch that failed may not have
+        # run: such a statement is prepared again, under a new name, next time.
+        self.prepared.update(self.new)
+
+
+class _Shape:
+    """A statement with ``%s`` or ``%(name)s`` placeholders as PREPARE takes it (``$1``...), and
+    how to put its parameters in that order."""
+
+    __slots__ = ("names", "text")
+
+    def __init__(self, sql: str) -> None:
+        names: list[str] = []
+        positional = 0
+
+        def number(match: re.Match[str]) -> str:
+            nonlocal positional
+            if match.group(0) == "%%":
+                return "%"
+            name = match.group(1)
+            if name is None:
+                positional += 1
+                return f"${positional}"
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        self.text = _PLACEHOLDER.sub(number, sql)
+        self.names: tuple[str, ...] | None = tuple(names) if names else None
+
+    def values(self, params: Any) -> Sequence[Any]:
+        if self.names is None:
+            return tuple(params or ())
+        mapping: Mapping[str, Any] = params
+        return tuple(mapping[name] for name in self.names)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
+_names = itertools.count(1)
+_shapes: dict[str, _Shape] = {}
+# statements prepared on each driver connection (keyed on the connection itself: SQLAlchemy's
+# Connection.info outlives a reconnect, and a new connection has nothing prepared)
+_prepared: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _shape(sql: str) -> _Shape:
+    shape = _shapes.get(sql)
+    if shape is None:
+        shape = _shapes[sql] = _Shape(sql)
+    return shape
+
+
+def _args(count: int) -> str:
+    return f"({', '.join(['%s'] * count)})"
+
+
+def _prepared_on(driver: Any) -> dict[str, str]:
+    found = _prepared.get(driver)
+    if found is None:
+        found = _prepared[driver] = {}
+    return found
+
+
+def pending(conn: Connection) -> Pending | None:
+    found: Pending | None = conn.info.get(KEY)
+    return found
+
+
+def start(conn: Connection) -> Pending:
+    state = conn.info[KEY] = Pending()
+    return state
+
+
+def stop(conn: Connection) -> None:
+    conn.info.pop(KEY, None)
+
+
+def send_with(driver: Any, state: Pending, sql: str, params: Any) -> Any:
+    """Run ``sql`` after the held-back messages, if any, all in one round trip; its cursor, on
+    its result."""
+    cursor = psycopg.ClientCursor(driver)
+    try:
+        batch = _Batch(driver, cursor)
+        state.take(batch)
+        batch.add(sql, params)
+        batch.run()
+        while cursor.nextset():  # on to the last statement's result
+            pass
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
+
+
+def flush(driver: Any, state: Pending) -> None:
+    """Send the held-back messages now (before a statement that does not come through here)."""
+    if state.due():
+        _send(driver, state, [])
+
+
+def commit(driver: Any, state: Pending) -> None:
+    """Commit, with the held-back writes in the same round trip. Nothing sent, nothing to do."""
+    if state.writes:
+        _send(driver, state, ["COMMIT"])
+    elif not state.begin:
+        driver.commit()
+
+
+def rollback(driver: Any, state: Pending) -> None:
+    """Forget what was held back; roll back what was sent."""
+    state.writes.clear()
+    if not state.begin:
+        driver.rollback()
+
+
+def _send(driver: Any, state: Pending, tail: list[str]) -> None:
+    with psycopg.ClientCursor(driver) as cursor:
+        batch = _Batch(driver, cursor)
+        state.take(batch)
+        batch.texts += tail
+        batch.run()
