@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from tests.api.helpers import assert_error, headers, register
@@ -14,6 +15,7 @@ from twostep.clock import FrozenClock
 from twostep.core import otp
 from twostep.services import apps, secrets, users
 from twostep.services.runtime import Runtime
+from twostep.store.schema import device_seeds
 
 INVALID = (
     b'{"message":"Token is invalid","success":false,"errors":{"message":"Token is invalid"},'
@@ -149,6 +151,32 @@ def test_device_tokens_with_window_and_replay(
     clock.advance(60)
     stale = otp.totp(seed, clock.time() - 40, 10, 7)  # 4 steps behind: outside
     assert verify(client, app_key, stale, user).status_code == 401
+
+
+def test_each_active_device_of_the_user_verifies_and_no_other(
+    client: TestClient, runtime: Runtime, clock: FrozenClock, app_key: str, app_id: int, user: int
+) -> None:
+    """The seeds come with the user in one query (a row per seed): every active device's token
+    passes, each with its own replay guard; a suspended device's and a revoked seed's do not."""
+    first, first_seed = add_device(runtime, user, app_id, os_type="ios")
+    second, second_seed = add_device(runtime, user, app_id, os_type="android")
+    _suspended, suspended_seed = add_device(runtime, user, app_id, status="suspended")
+    _revoked, revoked_seed = add_device(runtime, user, app_id)
+    runtime.run(
+        lambda tx: tx.conn.execute(
+            update(device_seeds)
+            .where(device_seeds.c.device_id == _revoked)
+            .values(revoked_at=tx.now)
+        )
+    )
+    now = clock.time()
+    for seed, device in ((second_seed, second), (first_seed, first)):
+        response = verify(client, app_key, otp.totp(seed, now, 10, 7), user)
+        assert response.status_code == 200
+        assert response.json()["device"]["id"] == device
+    for seed in (suspended_seed, revoked_seed):
+        assert_error(verify(client, app_key, otp.totp(seed, now, 10, 7), user), 401, "60020")
+    assert_error(verify(client, app_key, otp.totp(first_seed, now, 10, 7), user), 401, "60019")
 
 
 def test_device_seeds_are_per_application(

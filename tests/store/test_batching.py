@@ -18,7 +18,13 @@ from psycopg import pq
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.support import Templates
+from tests.conftest import START
+from tests.factories import add_device
+from tests.support import Templates, make_runtime, make_settings, new_app
+from twostep.clock import FrozenClock
+from twostep.core import otp
+from twostep.services import users, verify
+from twostep.services.runtime import Tx
 from twostep.store import raw
 from twostep.store.db import Database
 
@@ -190,6 +196,31 @@ def test_begin_travels_with_the_first_statement_and_writes_with_commit(
     # BEGIN + SELECT; INSERT + INSERT + COMMIT (one at a time: five)
     assert round_trips(pg, work, tmp_path / "trace") == 2
     assert values(pg) == ["a", "b"]
+
+
+def test_a_valid_verification_takes_three_round_trips(templates: Templates, tmp_path: Path) -> None:
+    """BEGIN + the user, lockout counter, live codes and device seeds; the time-step
+    compare-and-set; the audit record + COMMIT."""
+    clock = FrozenClock(START)
+    with templates.copy("postgresql", tmp_path) as url:
+        rt = make_runtime(make_settings(url, tmp_path), clock)
+        try:
+            app, _key = new_app(rt)
+            person = rt.run(
+                lambda tx: users.register(
+                    tx, app, email="ann@example.com", country_code="1", cellphone="2015550123"
+                )
+            )
+            _device, seed = add_device(rt, person.authy_id, app.id)
+            token = otp.totp(seed, clock.time(), 10, 7)
+
+            def check(conn: Connection) -> None:
+                tx = Tx(conn, rt, clock.now())
+                assert verify.verify(tx, app, token, person.authy_id).device["id"] == _device
+
+            assert round_trips(rt.db, check, tmp_path / "trace") == 3
+        finally:
+            rt.db.dispose()
 
 
 def test_a_unit_that_sent_nothing_costs_no_round_trip(pg: Database, tmp_path: Path) -> None:

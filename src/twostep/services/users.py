@@ -25,6 +25,7 @@ from twostep.services.device_seeds import ensure_seeds
 from twostep.services.runtime import Tx
 from twostep.store import devices as device_q
 from twostep.store import users as q
+from twostep.store.codes import SeedRow
 
 ACTIVITY_TYPES = ("password_reset", "banned", "unbanned", "cookie_login")
 INVALID = "is invalid"
@@ -150,11 +151,11 @@ def get(tx: Tx, app: App, authy_id: object) -> User:
 
 def for_verification(
     tx: Tx, app: App, authy_id: object, bucket: str, window_seconds: int
-) -> tuple[User, int, datetime | None, bool] | None:
+) -> tuple[User, int, datetime | None, bool, list[SeedRow]] | None:
     """What a verification needs first, in one query (store.users.verification_context): the
-    user (row-locked), the failures counted in ``bucket`` over the window, the oldest of them, and
-    whether a sent code is outstanding; None if there is no such user. Counters in the database
-    only: with Redis they are counted there."""
+    user (row-locked), the failures counted in ``bucket`` over the window, the oldest of them,
+    whether a sent code is outstanding, and the seeds of the person's active devices; None if
+    there is no such user. Counters in the database only: with Redis they are counted there."""
     person_id = parse_authy_id(authy_id)
     if person_id is None:
         return None
@@ -169,7 +170,8 @@ def for_verification(
     )
     if found is None:
         return None
-    return _user(found.user), found.failures, found.oldest_failure, found.has_live_codes
+    user = _user(found.user)
+    return user, found.failures, found.oldest_failure, found.has_live_codes, found.seeds
 
 
 def get_for_update(tx: Tx, app: App, authy_id: object) -> User:

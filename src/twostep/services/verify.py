@@ -35,6 +35,7 @@ from twostep.services.seeds import (
 from twostep.services.users import User, for_verification, get_for_update
 from twostep.store import codes as q
 from twostep.store import users as user_q
+from twostep.store.codes import SeedRow
 
 SANDBOX_TOKEN = "0000000"  # noqa: S105 - the old sandbox's published magic token
 
@@ -64,7 +65,7 @@ def verify(
     force: bool = False,
     action: str | None = None,
 ) -> Verified:
-    user, has_live_codes, failures = _load_user(tx, app, authy_id)
+    user, has_live_codes, failures, seeds = _load_user(tx, app, authy_id)
     subject = f"{app.id}:{user.authy_id}"
     try:
         if failures is None:  # counted in Redis
@@ -90,7 +91,9 @@ def verify(
         metrics.verification(tx, "unchecked")
         return Verified(sms_device(user))
     elif well_formed:
-        found, device = _find(tx, app, user, token, action, has_live_codes=has_live_codes)
+        found, device = _find(
+            tx, app, user, token, action, has_live_codes=has_live_codes, seeds=seeds
+        )
     else:
         found, device = Match.NONE, {}
     if found is Match.ACCEPTED:
@@ -123,30 +126,40 @@ def verify(
 
 def _load_user(
     tx: Tx, app: App, authy_id: object
-) -> tuple[User, bool, tuple[int, datetime | None] | None]:
-    """The user (row-locked), whether a sent code may be outstanding, and the lockout counter
-    (failures in the window, the oldest of them), which without Redis comes in the same query."""
+) -> tuple[User, bool, tuple[int, datetime | None] | None, list[SeedRow] | None]:
+    """The user (row-locked), whether a sent code may be outstanding, the lockout counter
+    (failures in the window, the oldest of them) and the device seeds, which without Redis all
+    come in one query; with Redis the counter is there and the seeds are read when needed."""
     if tx.rt.redis is None:
         limit = fail_limit(tx)
         found = for_verification(tx, app, authy_id, limit.bucket, limit.window_seconds)
         if found is None:
             raise UserDoesNotExist
-        user, failures, oldest, has_live_codes = found
-        return user, has_live_codes, (failures, oldest)
+        user, failures, oldest, has_live_codes, seeds = found
+        return user, has_live_codes, (failures, oldest), seeds
     try:
-        return get_for_update(tx, app, authy_id), True, None
+        return get_for_update(tx, app, authy_id), True, None, None
     except UserNotFound:
         raise UserDoesNotExist from None
 
 
 def _find(
-    tx: Tx, app: App, user: User, token: str, action: str | None, *, has_live_codes: bool
+    tx: Tx,
+    app: App,
+    user: User,
+    token: str,
+    action: str | None,
+    *,
+    has_live_codes: bool,
+    seeds: list[SeedRow] | None,
 ) -> tuple[Match, dict[str, Any]]:
     found = _match_code(tx, app, user, token, action) if has_live_codes else Match.NONE
     if found is not Match.NONE:
         return found, sms_device(user)
     if len(token) == DEVICE_TOKEN.digits:
-        found, device = _match_devices(tx, app, user, token)
+        if seeds is None:
+            seeds = q.device_seeds_for(tx.conn, app.id, user.authy_id)
+        found, device = _match_devices(tx, app, seeds, token)
         if found is not Match.NONE:
             return found, device
     if len(token) == GENERIC_TOKEN.digits:
@@ -182,11 +195,13 @@ def _params(tx: Tx, params: otp.TotpParams) -> otp.TotpParams:
     return otp.TotpParams(params.step, params.digits, window, params.algorithm)
 
 
-def _match_devices(tx: Tx, app: App, user: User, token: str) -> tuple[Match, dict[str, Any]]:
+def _match_devices(
+    tx: Tx, app: App, seeds: list[SeedRow], token: str
+) -> tuple[Match, dict[str, Any]]:
     params = _params(tx, DEVICE_TOKEN)
     result: tuple[Match, dict[str, Any]] = (Match.NONE, {})
     unix = tx.now.timestamp()
-    for seed in q.device_seeds_for(tx.conn, app.id, user.authy_id):
+    for seed in seeds:
         key = tx.keyring.open(seed.seed, seed_context(seed.device_id, app.id))
         step = otp.match_totp(key, token, unix, params)
         if step is None:

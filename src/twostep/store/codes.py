@@ -124,9 +124,14 @@ def delete_expired_codes(conn: Connection, now: datetime) -> int:
     return conn.execute(delete(otp_codes).where(otp_codes.c.expires_at <= now)).rowcount
 
 
+# A SeedRow's columns; the seeds that count are of active devices, not revoked (the verification
+# context in store/users.py joins the same tables under the same conditions)
+SEED_COLUMNS = (
+    "s.id, s.seed, s.last_step, d.id, d.os_type, d.created_at, d.last_sync_at, "
+    "d.registration_method, d.registration_ip"
+)
 _SEEDS = raw.Sql(
-    "SELECT s.id, s.seed, s.last_step, d.id, d.os_type, d.created_at, d.last_sync_at, "
-    "d.registration_method, d.registration_ip "
+    f"SELECT {SEED_COLUMNS} "  # noqa: S608 - built from constants only
     "FROM device_seeds s JOIN devices d ON d.id = s.device_id "
     "WHERE d.person_id = ? AND s.app_id = ? AND d.status = 'active' AND s.revoked_at IS NULL"
 )
@@ -135,21 +140,14 @@ _ADVANCE_DEVICE = raw.Sql("UPDATE device_seeds SET last_step = ? WHERE id = ? AN
 
 def device_seeds_for(conn: Connection, app_id: int, person_id: int) -> list[SeedRow]:
     """Seeds of the person's active devices for this application."""
-    rows = raw.many(conn, _SEEDS, (person_id, app_id))
-    return [
-        SeedRow(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            _required(raw.parse_ts(r[5])),
-            raw.parse_ts(r[6]),
-            r[7],
-            r[8],
-        )
-        for r in rows
-    ]
+    return [seed_row(r) for r in raw.many(conn, _SEEDS, (person_id, app_id))]
+
+
+def seed_row(r: tuple[Any, ...]) -> SeedRow:
+    """A SeedRow from SEED_COLUMNS' values."""
+    return SeedRow(
+        r[0], r[1], r[2], r[3], r[4], _required(raw.parse_ts(r[5])), raw.parse_ts(r[6]), r[7], r[8]
+    )
 
 
 def _required(value: datetime | None) -> datetime:

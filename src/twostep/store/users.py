@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 
 from twostep.store import raw
+from twostep.store.codes import SEED_COLUMNS, SeedRow, seed_row
 from twostep.store.schema import activities, app_users, persons
 from twostep.store.upsert import insert_ignore
 
@@ -111,16 +112,28 @@ class VerificationContext(NamedTuple):
     failures: int  # rate-limit hits in the bucket since the window's start
     oldest_failure: datetime | None
     has_live_codes: bool  # an SMS/voice/email code not yet expired (consumed or not)
+    seeds: list[SeedRow]  # as store.codes.device_seeds_for finds them
 
 
 # What a verification needs before it checks a token, in one statement: the registration (row-
-# locked on PostgreSQL), the lockout counter and whether any sent code is outstanding.
+# locked on PostgreSQL), the lockout counter, whether any sent code is outstanding, and the seeds
+# of the person's active devices (a row per seed; one with NULLs for none). The seeds are read in
+# the statement's snapshot, before a concurrent verification holding the row lock commits: the
+# time-step compare-and-set (store.codes.advance_device_step) is what refuses a replay, not this
+# read of last_step.
 _CONTEXT_COLUMNS = (
     f"SELECT {_USER_COLUMNS}, "  # noqa: S608 - built from constants only
     "(SELECT count(*) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
     "(SELECT min(at) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
     "EXISTS (SELECT 1 FROM otp_codes c "
-    f"WHERE c.app_id = u.app_id AND c.person_id = u.person_id AND c.expires_at > ?){_USER_FROM}"
+    "WHERE c.app_id = u.app_id AND c.person_id = u.person_id AND c.expires_at > ?), "
+    f"{SEED_COLUMNS} "
+    "FROM persons p JOIN app_users u ON u.person_id = p.id "
+    # joined one after the other (a parenthesised join made SQLite scan every seed)
+    "LEFT JOIN devices d ON d.person_id = p.id AND d.status = 'active' "
+    "LEFT JOIN device_seeds s ON s.device_id = d.id AND s.app_id = u.app_id "
+    "AND s.revoked_at IS NULL "
+    "WHERE u.app_id = ? AND u.person_id = ?"
 )
 _CONTEXT = raw.Sql(_CONTEXT_COLUMNS)
 _CONTEXT_LOCKED = raw.Sql(_CONTEXT_COLUMNS + " FOR UPDATE OF u")
@@ -141,10 +154,14 @@ def verification_context(
     locked = conn.dialect.name == "postgresql"
     after = raw.ts(conn, since)
     params = (bucket, subject, after, bucket, subject, after, raw.ts(conn, now), app_id, person_id)
-    row = raw.one(conn, _CONTEXT_LOCKED if locked else _CONTEXT, params)
-    if row is None:
+    rows = raw.many(conn, _CONTEXT_LOCKED if locked else _CONTEXT, params)
+    if not rows:
         return None
-    return VerificationContext(_user_row(row), int(row[13]), raw.parse_ts(row[14]), bool(row[15]))
+    row = rows[0]
+    seeds = [seed_row(r[16:]) for r in rows if r[16] is not None]  # a device with no seed: NULL
+    return VerificationContext(
+        _user_row(row), int(row[13]), raw.parse_ts(row[14]), bool(row[15]), seeds
+    )
 
 
 def _user_row(row: tuple[Any, ...]) -> UserRow:
