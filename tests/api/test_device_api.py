@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from tests.api.device_flows import (
@@ -27,6 +28,7 @@ from tests.support import TEST_MASTER_KEY, new_app
 from twostep.cli.main import cli
 from twostep.clock import FrozenClock
 from twostep.services.runtime import Runtime
+from twostep.store.schema import device_seeds
 
 
 @pytest.fixture
@@ -152,6 +154,15 @@ def test_answers_that_are_refused(
     assert_error(bad, 400, "60004")
     assert_error(device.answer(request, "maybe"), 400, "60004")
     assert pending(device) == [request]  # still pending after all that
+    # a device that no longer serves the application (its seed for it revoked) cannot answer
+    runtime.run(
+        lambda tx: tx.conn.execute(
+            update(device_seeds)
+            .where(device_seeds.c.device_id == device.device_id)
+            .values(revoked_at=tx.now)
+        )
+    )
+    assert_error(device.answer(request, "approved"), 404, "60049")
 
 
 def test_long_poll_wakes_when_a_request_is_created(

@@ -258,12 +258,8 @@ def answer(
     the digest of what the device showed; the customer callback is queued in this transaction."""
     if status not in FINAL:
         raise InvalidParameter("status", "Must be approved or denied")
-    row = q.by_uuid(tx.conn, uuid, for_update=True) if len(uuid) <= 64 else None
-    if (
-        row is None
-        or row.person_id != device.person_id
-        or row.app_id not in device_q.app_ids_for_device(tx.conn, device.id)
-    ):
+    row = q.for_answer(tx.conn, uuid, device.id) if len(uuid) <= 64 else None
+    if row is None or row.person_id != device.person_id or not row.device_serves_app:
         raise ApprovalRequestNotFound(uuid)
     current = effective(row, tx.now)
     if current.status != "pending":

@@ -11,7 +11,6 @@ from twostep.services import outbox
 from twostep.services.apps import AppSettings
 from twostep.services.device_model import Device
 from twostep.services.runtime import Tx
-from twostep.store import apps as app_q
 
 CALLBACK_KIND = "callback"
 
@@ -64,14 +63,12 @@ def onetouch_body(row: Any, app_public_id: str, answer: Answer) -> dict[str, Any
 
 
 def queue_onetouch(tx: Tx, row: Any, answer: Answer) -> str | None:
-    """Queue the callback if the application has a callback URL; returns the job's key."""
-    app_row = app_q.app_by_id(tx.conn, row.app_id)
-    if app_row is None:
-        return None
-    settings = AppSettings.from_json(app_row.settings)
+    """Queue the callback if the application has a callback URL; returns the job's key. ``row``
+    is the request as store.approvals.by_uuid reads it, with its application's settings."""
+    settings = AppSettings.from_json(row.app_settings)
     if not settings.onetouch_callback_url:
         return None
-    body = onetouch_body(row, app_row.public_id, answer)
+    body = onetouch_body(row, row.app_public_id, answer)
     payload = {
         "app_id": row.app_id,
         "url": settings.onetouch_callback_url,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from twostep.store.compiled import Compiled
-from twostep.store.schema import app_users, applications, approval_requests
+from twostep.store.schema import app_users, applications, approval_requests, device_seeds
 from twostep.store.types import UTCDateTime
 
 Record = Any
@@ -35,17 +35,27 @@ _INSERT_COLUMNS = (
 _INSERT = Compiled(insert(approval_requests).values({c: bindparam(c) for c in _INSERT_COLUMNS}))
 
 
-def _by_uuid(for_update: bool) -> Compiled:
-    """The request with its application's name and public id and the user's email and public id
-    (null once the user's registration was purged)."""
-    query = (
-        select(
-            approval_requests,
-            applications.c.name.label("app_name"),
-            applications.c.public_id.label("app_public_id"),
-            app_users.c.email.label("user_email"),
-            app_users.c.public_id.label("user_public_id"),
+def _by_uuid(for_update: bool, *, for_device: bool = False) -> Compiled:
+    """The request with its application's name, public id and settings and the user's email and
+    public id (null once the user's registration was purged); ``for_device``: and whether the
+    device ``device_id`` serves the application (holds a seed for it that was not revoked)."""
+    columns: list[Any] = [
+        approval_requests,
+        applications.c.name.label("app_name"),
+        applications.c.public_id.label("app_public_id"),
+        applications.c.settings.label("app_settings"),
+        app_users.c.email.label("user_email"),
+        app_users.c.public_id.label("user_public_id"),
+    ]
+    if for_device:
+        serves = exists().where(
+            device_seeds.c.device_id == bindparam("device_id"),
+            device_seeds.c.app_id == approval_requests.c.app_id,
+            device_seeds.c.revoked_at.is_(None),
         )
+        columns.append(serves.label("device_serves_app"))
+    query = (
+        select(*columns)
         .join(applications, applications.c.id == approval_requests.c.app_id)
         .outerjoin(
             app_users,
@@ -68,6 +78,7 @@ def _by_uuid(for_update: bool) -> Compiled:
 
 _BY_UUID = _by_uuid(for_update=False)
 _BY_UUID_FOR_UPDATE = _by_uuid(for_update=True)
+_FOR_ANSWER = _by_uuid(for_update=True, for_device=True)
 _DECIDE_COLUMNS = (
     "status",
     "processed_at",
@@ -88,13 +99,18 @@ _DECIDE = Compiled(
 
 
 def insert_request(conn: Connection, **values: Any) -> None:
-    _INSERT.run(conn, **values)
+    _INSERT.later(conn, **values)  # uuid and public id are random: nothing to catch
 
 
 def by_uuid(conn: Connection, uuid: str, *, for_update: bool = False) -> Record | None:
     """The request with its application's name and public id and the user's email and public id
     (null once the user's registration was purged); locked for update on PostgreSQL."""
     return (_BY_UUID_FOR_UPDATE if for_update else _BY_UUID).first(conn, uuid=uuid)
+
+
+def for_answer(conn: Connection, uuid: str, device_id: int) -> Record | None:
+    """``by_uuid`` locked for update, with ``device_serves_app``: one query for a device's answer."""
+    return _FOR_ANSWER.first(conn, uuid=uuid, device_id=device_id)
 
 
 def _live(*conditions: Any) -> Any:

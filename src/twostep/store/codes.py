@@ -71,7 +71,7 @@ def insert_code(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    _INSERT_CODE.run(
+    _INSERT_CODE.later(
         conn,
         app_id=app_id,
         person_id=person_id,

@@ -151,6 +151,11 @@ class Compiled:
     def scalars(self, conn: Connection, **params: Any) -> list[Any]:
         return [row[0] for row in self.rows(conn, **params)]
 
+    def later(self, conn: Connection, **params: Any) -> None:
+        """A write whose result nobody reads, sent with the next statement (raw.later)."""
+        plan = self._plan(conn)
+        raw.defer(conn, plan.sql, plan.arguments(params))
+
     def run(self, conn: Connection, **params: Any) -> int:
         """Execute a write; the number of rows it touched."""
         _plan, cursor = self._execute(conn, params)

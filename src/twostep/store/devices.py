@@ -113,7 +113,7 @@ def set_push_address(conn: Connection, device_id: int, sealed: str | None) -> No
 
 
 def touch(conn: Connection, device_id: int, now: datetime) -> None:
-    _TOUCH.run(conn, device_id=device_id, now=now)
+    _TOUCH.later(conn, device_id=device_id, now=now)
 
 
 def active_of_person(conn: Connection, person_id: int) -> list[Record]:

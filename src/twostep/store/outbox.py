@@ -28,9 +28,7 @@ _ENQUEUE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_ENQUEUE = Compiled(
-    insert(outbox).values({c: bindparam(c) for c in _ENQUEUE_COLUMNS}).returning(outbox.c.id)
-)
+_ENQUEUE = Compiled(insert(outbox).values({c: bindparam(c) for c in _ENQUEUE_COLUMNS}))
 
 
 def enqueue(
@@ -42,20 +40,20 @@ def enqueue(
     payload: str,
     now: datetime,
     not_before: datetime | None = None,
-) -> int:
-    return int(
-        _ENQUEUE.scalars(
-            conn,
-            kind=kind,
-            app_id=app_id,
-            idempotency_key=idempotency_key,
-            payload=payload,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=not_before or now,
-            created_at=now,
-            updated_at=now,
-        )[0]
+) -> None:
+    """Queue a job, sent with the transaction's next statement (raw.later): the caller knows it
+    by its idempotency key."""
+    _ENQUEUE.later(
+        conn,
+        kind=kind,
+        app_id=app_id,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=not_before or now,
+        created_at=now,
+        updated_at=now,
     )
 
 

@@ -92,11 +92,16 @@ def later(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> None:
     the next statement or with COMMIT (store/batching.py), saving a round trip; elsewhere now.
     Its error, if any, fails the transaction there. Not for a write whose error the caller
     means to catch."""
+    defer(conn, sql.text(conn), params)
+
+
+def defer(conn: Connection, sql: str, params: Any) -> None:
+    """``later`` for SQL already in the dialect's form (store/compiled.py)."""
     held = batching.pending(conn)
     if held is None:
-        run(conn, sql, params)
+        execute(conn, sql, params).close()
     else:
-        held.writes.append((sql.pg, params))
+        held.writes.append((sql, params))
 
 
 def flush(conn: Connection) -> None:
@@ -134,12 +139,12 @@ def savepoint(conn: Connection) -> Iterator[None]:
     execute(conn, f"SAVEPOINT {name}", ()).close()
     try:
         yield
-        flush(conn)  # a held-back write's error belongs inside the savepoint
+        # what the block held back goes with this (store/batching.py): its errors are the block's
+        execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
     except BaseException:
         execute(conn, f"ROLLBACK TO SAVEPOINT {name}", ()).close()
         execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
         raise
-    execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
 
 
 def ts(conn: Connection, value: datetime) -> Any:
