@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # SQLite: run the busiest endpoints' short transactions on the event loop when they cannot
     # wait for a lock, instead of hopping to a request thread (docs/performance.md).
     sqlite_inline: bool = True
+    # PostgreSQL: batch the request threads' statements (store/batching.py: BEGIN and unread
+    # writes sent with other statements, statements prepared with SQL PREPARE). Turn off behind
+    # a transaction-mode pooler (PgBouncer), which cannot carry SQL-level prepared statements.
+    postgres_batching: bool = True
 
     # observability (docs/deployment.md, section 11)
     access_log: bool = False  # one JSON line per request: costs time on the hot path

@@ -223,6 +223,29 @@ def test_a_valid_verification_takes_three_round_trips(templates: Templates, tmp_
             rt.db.dispose()
 
 
+def test_with_batching_off_every_statement_is_a_round_trip_and_nothing_is_prepared(
+    templates: Templates, tmp_path: Path
+) -> None:
+    """``postgres_batching = false``, for a transaction-mode pooler: no SQL-level PREPARE, which
+    such a pooler cannot carry, and the statements one at a time as before."""
+    with templates.copy("postgresql", tmp_path) as url:
+        db = Database(url, threads=1, batching=False)
+        try:
+            db.run(lambda c: c.execute(text("CREATE TABLE batch_probe (v TEXT NOT NULL)")))
+
+            def work(conn: Connection) -> None:
+                raw.one(conn, COUNT)
+                raw.later(conn, INSERT, ("a",))
+                raw.later(conn, INSERT, ("b",))
+
+            trace = tmp_path / "trace"
+            assert round_trips(db, work, trace) == 5  # BEGIN, SELECT, INSERT, INSERT, COMMIT
+            assert "PREPARE" not in trace.read_text()
+            assert values(db) == ["a", "b"]
+        finally:
+            db.dispose()
+
+
 def test_a_unit_that_sent_nothing_costs_no_round_trip(pg: Database, tmp_path: Path) -> None:
     assert round_trips(pg, lambda conn: None, tmp_path / "trace") == 0
 

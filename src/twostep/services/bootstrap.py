@@ -40,6 +40,7 @@ def open_database(settings: Settings) -> Database:
         pool_size=settings.db_pool_size,
         busy_timeout_ms=settings.db_busy_timeout_ms,
         threads=settings.request_threads,
+        batching=settings.postgres_batching,
     )
 
 

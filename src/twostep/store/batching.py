@@ -33,11 +33,15 @@ from __future__ import annotations
 import itertools
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from twostep.store.driver_errors import translated
 
 KEY = "twostep.pending"  # in Connection.info while a batched transaction is open
 
@@ -151,6 +155,65 @@ def _prepared_on(driver: Any) -> dict[str, str]:
     return found
 
 
+@contextmanager
+def transaction(conn: Connection, forget: Callable[[Connection], None]) -> Iterator[None]:
+    """A transaction on ``conn`` (its driver in autocommit), begun and ended here. A Core
+    statement run inside sends what was held back first (store/engine.py) and makes SQLAlchemy
+    begin a transaction of its own on paper, which is ended with ours. ``forget`` drops a
+    connection that is no longer fit for use."""
+    driver: Any = conn.connection.dbapi_connection
+    state = start(conn)
+    try:
+        yield
+    except BaseException as exc:
+        stop(conn)
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            forget(conn)
+        else:
+            _end(conn, driver, state, forget, commit=False)
+        raise
+    stop(conn)
+    _end(conn, driver, state, forget, commit=True)
+
+
+def _end(
+    conn: Connection,
+    driver: Any,
+    state: Pending,
+    forget: Callable[[Connection], None],
+    *,
+    commit: bool,
+) -> None:
+    try:
+        if commit:
+            _commit(driver, state)
+        else:
+            _rollback(driver, state)
+        if conn.in_transaction():  # SQLAlchemy's bookkeeping: the driver's part is done
+            conn.commit() if commit else conn.rollback()
+    except Exception as exc:
+        # A held-back write refused at COMMIT (a constraint, say) leaves a connection that only
+        # needs its transaction rolled back; anything worse and it is not used again.
+        error = translated(conn, driver, exc, "COMMIT") if commit else exc
+        if conn.invalidated or not _rolled_back(conn, driver):
+            forget(conn)
+        if not commit:
+            return  # the error that made us roll back is the one to report
+        if error is exc:
+            raise
+        raise error from exc
+
+
+def _rolled_back(conn: Connection, driver: Any) -> bool:
+    try:
+        driver.rollback()
+        if conn.in_transaction():
+            conn.rollback()
+    except Exception:  # noqa: BLE001 - any failure means: use another connection
+        return False
+    return True
+
+
 def pending(conn: Connection) -> Pending | None:
     found: Pending | None = conn.info.get(KEY)
     return found
@@ -188,7 +251,7 @@ def flush(driver: Any, state: Pending) -> None:
         _send(driver, state, [])
 
 
-def commit(driver: Any, state: Pending) -> None:
+def _commit(driver: Any, state: Pending) -> None:
     """Commit, with the held-back writes in the same round trip. Nothing sent, nothing to do."""
     if state.writes:
         _send(driver, state, ["COMMIT"])
@@ -196,7 +259,7 @@ def commit(driver: Any, state: Pending) -> None:
         driver.commit()
 
 
-def rollback(driver: Any, state: Pending) -> None:
+def _rollback(driver: Any, state: Pending) -> None:
     """Forget what was held back; roll back what was sent."""
     state.writes.clear()
     if not state.begin:

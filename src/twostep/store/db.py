@@ -27,8 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from twostep.store import batching, raw
-from twostep.store.batching import Pending
+from twostep.store import batching
 from twostep.store.engine import make_engine
 from twostep.store.writer_lock import WriterLock
 
@@ -69,10 +68,17 @@ class _Held(threading.local):
 
 class Database:
     def __init__(
-        self, url: str, *, pool_size: int = 16, busy_timeout_ms: int = 10_000, threads: int = 0
+        self,
+        url: str,
+        *,
+        pool_size: int = 16,
+        busy_timeout_ms: int = 10_000,
+        threads: int = 0,
+        batching: bool = True,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.batching = batching and not self.is_sqlite  # store/batching.py
         self._held = _Held()
         self._all_held: list[Connection] = []
         self._registry = threading.Lock()
@@ -109,7 +115,7 @@ class Database:
             conn = None
         if conn is None:
             conn = self.engine.connect()
-            if not self.is_sqlite:  # transactions begun and ended here (_pg_transaction)
+            if self.batching:  # transactions begun and ended here (_pg_transaction)
                 driver = conn.connection.dbapi_connection
                 assert driver is not None
                 driver.rollback()  # out of whatever the pool's ping began
@@ -174,8 +180,27 @@ class Database:
                 with self._sqlite_transaction(conn, write):
                     yield conn
                 return
-            with self._pg_transaction(conn):
-                yield conn
+            if self.batching:
+                slot = self._slot()
+                slot.in_transaction = True
+                try:
+                    with batching.transaction(conn, self._forget):
+                        yield conn
+                finally:
+                    slot.in_transaction = False
+                return
+            try:
+                began = conn.begin()
+            except DBAPIError:  # SQLAlchemy leaves a connection whose BEGIN failed half-begun
+                self._forget(conn)
+                raise
+            try:
+                with began:
+                    yield conn
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    self._forget(conn)
+                raise
         finally:
             if lock is not None:
                 lock.release()
@@ -207,61 +232,6 @@ class Database:
             raise
         slot.in_transaction = False
         self._end(conn, driver, commit=True)
-
-    @contextmanager
-    def _pg_transaction(self, conn: Connection) -> Iterator[None]:
-        """A transaction on a kept PostgreSQL connection (autocommit on the driver), begun and
-        ended here so that BEGIN and the writes nobody reads travel with other statements
-        (store/batching.py). A Core statement run inside sends what was held back first (the
-        engine's hook) and makes SQLAlchemy begin a transaction of its own on paper, which is
-        ended with ours."""
-        driver: Any = conn.connection.dbapi_connection
-        state = batching.start(conn)
-        slot = self._slot()
-        slot.in_transaction = True
-        try:
-            yield
-        except BaseException as exc:
-            slot.in_transaction = False
-            batching.stop(conn)
-            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                self._forget(conn)
-            else:
-                self._end_pg(conn, driver, state, commit=False)
-            raise
-        slot.in_transaction = False
-        batching.stop(conn)
-        self._end_pg(conn, driver, state, commit=True)
-
-    def _end_pg(self, conn: Connection, driver: Any, state: Pending, *, commit: bool) -> None:
-        try:
-            if commit:
-                batching.commit(driver, state)
-            else:
-                batching.rollback(driver, state)
-            if conn.in_transaction():  # SQLAlchemy's bookkeeping: the driver's part is done
-                conn.commit() if commit else conn.rollback()
-        except Exception as exc:
-            # A held-back write refused at COMMIT (a constraint, say) leaves a connection that
-            # only needs its transaction rolled back; anything worse and it is not used again.
-            error = raw.translated(conn, driver, exc, "COMMIT") if commit else exc
-            if conn.invalidated or not self._rolled_back(conn, driver):
-                self._forget(conn)
-            if not commit:
-                return  # the error that made us roll back is the one to report
-            if error is exc:
-                raise
-            raise error from exc
-
-    @staticmethod
-    def _rolled_back(conn: Connection, driver: Any) -> bool:
-        try:
-            driver.rollback()
-            if conn.in_transaction():
-                conn.rollback()
-        except Exception:  # noqa: BLE001 - any failure means: use another connection
-            return False
-        return True
 
     def _end(self, conn: Connection, driver: Any, *, commit: bool) -> None:
         try:
@@ -387,7 +357,7 @@ class Database:
             held, self._all_held = self._all_held, []
         for conn in held:
             with contextlib.suppress(Exception):  # closing at shutdown, best effort
-                if not self.is_sqlite:
+                if self.batching:
                     conn.invalidate()  # in autocommit: not to go back to the pool
                 conn.close()
         self._held, self._loop = _Held(), _Slot()  # forget every thread's kept connection

@@ -15,9 +15,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
-from twostep.store import batching
+from twostep.store import batching, driver_errors
 
 
 class Sql:
@@ -48,25 +47,11 @@ def execute(conn: Connection, sql: str, params: Any) -> Any:
     except Exception as exc:
         if cursor is not None:
             cursor.close()
-        error = translated(conn, driver, exc, sql)
+        error = driver_errors.translated(conn, driver, exc, sql)
         if error is exc:
             raise
         raise error from exc
     return cursor
-
-
-def translated(conn: Connection, driver: Any, exc: Exception, sql: str) -> Exception:
-    dialect = conn.dialect
-    base = dialect.loaded_dbapi.Error
-    if not isinstance(exc, base):
-        return exc
-    dropped = dialect.is_disconnect(exc, driver, None)
-    if dropped:
-        conn.invalidate(exc)
-    error: Exception = DBAPIError.instance(
-        sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
-    )
-    return error
 
 
 def one(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -112,7 +97,7 @@ def flush(conn: Connection) -> None:
         try:
             batching.flush(driver, held)
         except Exception as exc:
-            error = translated(conn, driver, exc, "(held-back writes)")
+            error = driver_errors.translated(conn, driver, exc, "(held-back writes)")
             if error is exc:
                 raise
             raise error from exc

@@ -1,0 +1,25 @@
+"""Errors of statements run on the driver (store/raw.py, store/batching.py), raised as SQLAlchemy
+raises them for its own statements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+
+def translated(conn: Connection, driver: Any, exc: Exception, sql: str) -> Exception:
+    """``exc`` as SQLAlchemy's (IntegrityError, OperationalError, ...) when it is the driver's;
+    a connection the database dropped is invalidated so that it is not used again."""
+    dialect = conn.dialect
+    base = dialect.loaded_dbapi.Error
+    if not isinstance(exc, base):
+        return exc
+    dropped = dialect.is_disconnect(exc, driver, None)
+    if dropped:
+        conn.invalidate(exc)
+    error: Exception = DBAPIError.instance(
+        sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
+    )
+    return error
