@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -133,8 +134,10 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
 _names = itertools.count(1)
 _shapes: dict[str, _Shape] = {}
 # statements prepared on each driver connection (keyed on the connection itself: SQLAlchemy's
-# Connection.info outlives a reconnect, and a new connection has nothing prepared)
+# Connection.info outlives a reconnect, and a new connection has nothing prepared). The hot path's
+# statements are module constants (store/*.py), so each connection prepares a bounded set.
 _prepared: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_prepared_lock = threading.Lock()  # request threads add their connections concurrently
 
 
 def _shape(sql: str) -> _Shape:
@@ -151,7 +154,8 @@ def _args(count: int) -> str:
 def _prepared_on(driver: Any) -> dict[str, str]:
     found = _prepared.get(driver)
     if found is None:
-        found = _prepared[driver] = {}
+        with _prepared_lock:
+            found = _prepared.setdefault(driver, {})
     return found
 
 
