@@ -42,7 +42,7 @@ import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from twostep.store.driver_errors import translated
+from twostep.store.driver_errors import reraise, translated
 
 KEY = "twostep.pending"  # in Connection.info while a batched transaction is open
 
@@ -195,7 +195,7 @@ def _end(
             _rollback(driver, state)
         if conn.in_transaction():  # SQLAlchemy's bookkeeping: the driver's part is done
             conn.commit() if commit else conn.rollback()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - raised again unless rolling back for another error
         # A held-back write refused at COMMIT (a constraint, say) leaves a connection that only
         # needs its transaction rolled back; anything worse and it is not used again.
         error = translated(conn, driver, exc, "COMMIT") if commit else exc
@@ -203,9 +203,7 @@ def _end(
             forget(conn)
         if not commit:
             return  # the error that made us roll back is the one to report
-        if error is exc:
-            raise
-        raise error from exc
+        reraise(error, exc)
 
 
 def _rolled_back(conn: Connection, driver: Any) -> bool:
@@ -251,8 +249,7 @@ def send_with(driver: Any, state: Pending, sql: str, params: Any) -> Any:
 
 def flush(driver: Any, state: Pending) -> None:
     """Send the held-back messages now (before a statement that does not come through here)."""
-    if state.due():
-        _send(driver, state, [])
+    _send(driver, state, [])
 
 
 def _commit(driver: Any, state: Pending) -> None:

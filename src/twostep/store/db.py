@@ -115,7 +115,7 @@ class Database:
             conn = None
         if conn is None:
             conn = self.engine.connect()
-            if self.batching:  # transactions begun and ended here (_pg_transaction)
+            if self.batching:  # transactions begun and ended by store/batching.py
                 driver = conn.connection.dbapi_connection
                 assert driver is not None
                 driver.rollback()  # out of whatever the pool's ping began

@@ -3,7 +3,7 @@ raises them for its own statements."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -23,3 +23,11 @@ def translated(conn: Connection, driver: Any, exc: Exception, sql: str) -> Excep
         sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
     )
     return error
+
+
+def reraise(error: Exception, cause: Exception) -> NoReturn:
+    """Raise ``error`` (``translated(..., cause, ...)``) from ``cause``, or ``cause`` itself when it
+    was not the driver's."""
+    if error is cause:
+        raise cause
+    raise error from cause

@@ -44,13 +44,10 @@ def execute(conn: Connection, sql: str, params: Any) -> Any:
             return batching.send_with(driver, held, sql, params)
         cursor = driver.cursor()
         cursor.execute(sql, params)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - raised again, translated (driver_errors.reraise)
         if cursor is not None:
             cursor.close()
-        error = driver_errors.translated(conn, driver, exc, sql)
-        if error is exc:
-            raise
-        raise error from exc
+        driver_errors.reraise(driver_errors.translated(conn, driver, exc, sql), exc)
     return cursor
 
 
@@ -96,11 +93,9 @@ def flush(conn: Connection) -> None:
         driver: Any = conn.connection.dbapi_connection
         try:
             batching.flush(driver, held)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - raised again, translated
             error = driver_errors.translated(conn, driver, exc, "(held-back writes)")
-            if error is exc:
-                raise
-            raise error from exc
+            driver_errors.reraise(error, exc)
 
 
 def run(conn: Connection, sql: Sql, params: Sequence[Any] = ()) -> int:
