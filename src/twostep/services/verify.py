@@ -206,7 +206,7 @@ def _match_devices(
         step = otp.match_totp(key, token, unix, params)
         if step is None:
             continue
-        if q.advance_device_step(tx.conn, seed.id, step):
+        if q.advance_device_step(tx.conn, seed, step):
             return Match.ACCEPTED, device_body(seed)
         result = (Match.REUSED, {})
     return result

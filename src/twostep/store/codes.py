@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, insert
 
-from twostep.store import raw
+from twostep.store import batching, raw
 from twostep.store.compiled import Compiled
 from twostep.store.schema import otp_codes, totp_secrets
 from twostep.store.upsert import insert_ignore
@@ -136,6 +136,8 @@ _SEEDS = raw.Sql(
     "WHERE d.person_id = ? AND s.app_id = ? AND d.status = 'active' AND s.revoked_at IS NULL"
 )
 _ADVANCE_DEVICE = raw.Sql("UPDATE device_seeds SET last_step = ? WHERE id = ? AND last_step < ?")
+# the same, raising a serialization failure where the update would touch no row (migration 0007)
+_ASSERT_ADVANCE_DEVICE = raw.Sql("SELECT twostep_advance_device_step(?, ?)")
 
 
 def device_seeds_for(conn: Connection, app_id: int, person_id: int) -> list[SeedRow]:
@@ -155,9 +157,19 @@ def _required(value: datetime | None) -> datetime:
     return value
 
 
-def advance_device_step(conn: Connection, seed_id: int, step: int) -> bool:
-    """Compare-and-set the last accepted time-step; False means the step was already used."""
-    return raw.run(conn, _ADVANCE_DEVICE, (step, seed_id, step)) == 1
+def advance_device_step(conn: Connection, seed: SeedRow, step: int) -> bool:
+    """Compare-and-set the seed's last accepted time-step; False means the step was already used.
+    ``seed.last_step`` was read in this transaction, but on PostgreSQL possibly in a snapshot taken
+    before a concurrent verification committed (store/users.py, verification_context): it may lag
+    behind, never run ahead. So a step not ahead of it is used, and in a batched transaction the
+    update is held back as an assertion: if another verification advanced the seed meanwhile,
+    the transaction fails with a serialization failure and is run again (store/db.py)."""
+    if step <= seed.last_step:
+        return False
+    if batching.pending(conn) is not None:
+        raw.later(conn, _ASSERT_ADVANCE_DEVICE, (seed.id, step))
+        return True
+    return raw.run(conn, _ADVANCE_DEVICE, (step, seed.id, step)) == 1
 
 
 _SECRET = raw.Sql("SELECT id, seed, last_step FROM totp_secrets WHERE app_id = ? AND person_id = ?")

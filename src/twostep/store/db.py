@@ -34,6 +34,7 @@ from twostep.store.writer_lock import WriterLock
 T = TypeVar("T")
 log = logging.getLogger("twostep.db")
 _SQLITE_BUSY_RETRIES = 5
+_RACE_RETRIES = 3
 _PING_AFTER_IDLE_SECONDS = 10.0
 # The inline connection never checkpoints the WAL (a checkpoint syncs files to disk, which must not
 # happen on the event loop); a request thread checkpoints after this many inline units instead.
@@ -264,7 +265,9 @@ class Database:
                 lock.release()
 
     def run(self, fn: Any, *, write: bool = True) -> Any:
-        """Run ``fn(conn)`` in a transaction, retrying SQLite's rare lock timeouts."""
+        """Run ``fn(conn)`` in a transaction, retrying SQLite's rare lock timeouts and, on
+        PostgreSQL, transactions that lost a race (a serialization failure: a time-step another
+        verification took, store/codes.py; or a deadlock) — ``fn`` must be safe to run again."""
         attempt = 0
         while True:
             try:
@@ -274,6 +277,9 @@ class Database:
                 attempt += 1
                 if self._held.inline and _is_locked(exc):
                     raise WouldBlock from exc
+                if not self.is_sqlite and _lost_race(exc) and attempt <= _RACE_RETRIES:
+                    log.info("retrying a transaction: %s", getattr(exc.orig, "sqlstate", None))
+                    continue
                 if not (self.is_sqlite and _is_locked(exc)) or attempt > _SQLITE_BUSY_RETRIES:
                     raise
                 time.sleep(0.01 * attempt)
@@ -362,6 +368,11 @@ class Database:
                 conn.close()
         self._held, self._loop = _Held(), _Slot()  # forget every thread's kept connection
         self.engine.dispose()
+
+
+def _lost_race(exc: OperationalError) -> bool:
+    """PostgreSQL's serialization_failure or deadlock_detected: run the transaction again."""
+    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
 
 
 def _is_locked(exc: OperationalError) -> bool:

@@ -118,9 +118,8 @@ class VerificationContext(NamedTuple):
 # What a verification needs before it checks a token, in one statement: the registration (row-
 # locked on PostgreSQL), the lockout counter, whether any sent code is outstanding, and the seeds
 # of the person's active devices (a row per seed; one with NULLs for none). The seeds are read in
-# the statement's snapshot, before a concurrent verification holding the row lock commits: the
-# time-step compare-and-set (store.codes.advance_device_step) is what refuses a replay, not this
-# read of last_step.
+# the statement's snapshot, taken before a concurrent verification holding the row lock commits,
+# so their last_step may lag behind: store.codes.advance_device_step allows for that.
 _CONTEXT_COLUMNS = (
     f"SELECT {_USER_COLUMNS}, "  # noqa: S608 - built from constants only
     "(SELECT count(*) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
