@@ -8,6 +8,7 @@ PostgreSQL from libpq's protocol trace."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +18,19 @@ import pytest
 from psycopg import pq
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
+from starlette.testclient import TestClient
 
+from tests.api.device_flows import enroll_by_phone, new_request, pending
+from tests.api.helpers import register
 from tests.conftest import START
+from tests.device_client import shown_digest, statement
 from tests.factories import add_device
 from tests.support import Templates, make_runtime, make_settings, new_app
+from twostep.api.app import create_app
 from twostep.clock import FrozenClock
-from twostep.core import otp
-from twostep.services import users, verify
+from twostep.core import crypto, otp
+from twostep.services import approvals, device_auth, users, verify
+from twostep.services.device_auth import SignedRequest
 from twostep.services.runtime import Tx
 from twostep.store import raw
 from twostep.store.db import Database
@@ -94,11 +101,11 @@ def test_a_unit_that_raises_drops_what_it_held_back(db: Database) -> None:
     assert values(db) == []
 
 
-def test_a_held_back_write_that_fails_inside_a_savepoint_is_undone_there(db: Database) -> None:
+def test_a_statement_refused_inside_a_savepoint_is_undone_there(db: Database) -> None:
     def refused_inside(conn: Connection) -> None:
         with raw.savepoint(conn):
             raw.later(conn, INSERT, ("inside",))
-            raw.later(conn, INSERT, (None,))
+            raw.run(conn, INSERT, (None,))  # NOT NULL: refused here
 
     def work(conn: Connection) -> None:
         raw.later(conn, INSERT, ("before",))
@@ -108,6 +115,37 @@ def test_a_held_back_write_that_fails_inside_a_savepoint_is_undone_there(db: Dat
 
     unit(db, work)
     assert values(db) == ["after", "before"]
+
+
+def test_a_block_that_raises_inside_a_savepoint_is_undone_and_the_rest_kept(db: Database) -> None:
+    def refused_inside(conn: Connection) -> None:
+        with raw.savepoint(conn):
+            raw.later(conn, INSERT, ("held",))
+            raw.run(conn, INSERT, ("sent",))
+            raw.later(conn, INSERT, ("held after",))
+            raise Refused
+
+    def work(conn: Connection) -> None:
+        raw.run(conn, INSERT, ("before",))
+        with pytest.raises(Refused):
+            refused_inside(conn)
+        raw.later(conn, INSERT, ("after",))
+
+    unit(db, work)
+    assert values(db) == ["after", "before"]
+
+
+def test_a_held_back_write_refused_after_its_savepoint_fails_the_unit(db: Database) -> None:
+    """As with any held-back write, its error surfaces where it is sent: here at COMMIT."""
+
+    def work(conn: Connection) -> None:
+        raw.run(conn, INSERT, ("before",))
+        with raw.savepoint(conn):
+            raw.later(conn, INSERT, (None,))
+
+    with pytest.raises(DBAPIError, match=r"(?i)null"):
+        unit(db, work)
+    assert values(db) == []
 
 
 HOSTILE = [
@@ -198,6 +236,33 @@ def test_begin_travels_with_the_first_statement_and_writes_with_commit(
     assert values(pg) == ["a", "b"]
 
 
+def test_a_savepoint_costs_no_round_trip_of_its_own(pg: Database, tmp_path: Path) -> None:
+    """Its SAVEPOINT and RELEASE travel with other statements; a block that sent nothing needs
+    no savepoint at all, and one that raises before sending anything just drops its writes."""
+
+    def refused_before_sending(conn: Connection) -> None:
+        with raw.savepoint(conn):
+            raw.later(conn, INSERT, ("dropped",))
+            raise Refused
+
+    def work(conn: Connection) -> None:
+        raw.one(conn, COUNT)
+        with raw.savepoint(conn):
+            raw.later(conn, INSERT, ("kept",))
+        with pytest.raises(Refused):
+            refused_before_sending(conn)
+        with raw.savepoint(conn):
+            raw.one(conn, COUNT)
+            raw.later(conn, INSERT, ("released",))
+
+    trace = tmp_path / "trace"
+    # BEGIN + SELECT; kept + SAVEPOINT + SELECT; released + RELEASE + COMMIT
+    assert round_trips(pg, work, trace) == 3
+    sent = "".join(line for line in trace.read_text().splitlines() if line.startswith("F"))
+    assert sent.count("SAVEPOINT") == 2  # the third block's SAVEPOINT and RELEASE
+    assert values(pg) == ["kept", "released"]
+
+
 def test_a_valid_verification_takes_two_round_trips(templates: Templates, tmp_path: Path) -> None:
     """BEGIN + the user, lockout counter, live codes and device seeds; the time-step
     compare-and-set (held back as an assertion), the audit record + COMMIT."""
@@ -219,6 +284,61 @@ def test_a_valid_verification_takes_two_round_trips(templates: Templates, tmp_pa
                 assert verify.verify(tx, app, token, person.authy_id).device["id"] == _device
 
             assert round_trips(rt.db, check, tmp_path / "trace") == 2
+        finally:
+            rt.db.dispose()
+
+
+def test_a_device_answer_takes_three_round_trips(templates: Templates, tmp_path: Path) -> None:
+    """BEGIN + the device and whether it used the nonce; the nonce (held back as an assertion),
+    the device's last contact, SAVEPOINT and the request read for update; the decision, the
+    callback job, the event, NOTIFY, the audit record, RELEASE + COMMIT."""
+    clock = FrozenClock(START)
+    with templates.copy("postgresql", tmp_path) as url:
+        rt = make_runtime(make_settings(url, tmp_path), clock)
+        try:
+            client = TestClient(create_app(rt), raise_server_exceptions=False)
+            _app, key = new_app(rt)
+            authy_id = register(client, key)
+            device = enroll_by_phone(client, rt, clock)
+            uuid = new_request(client, key, authy_id)["uuid"]
+            [shown] = pending(device)
+            signed_at = int(clock.time())
+            signature = device.key.sign(
+                statement(uuid, "approved", signed_at, shown_digest(shown["shown"]))
+            )
+            body = json.dumps(
+                {"status": "approved", "signed_at": signed_at, "signature": signature}
+            )
+            target = f"/device/v1/approval_requests/{uuid}"
+            sent = device.headers("POST", target, body.encode())
+            request = SignedRequest(
+                "POST",
+                target,
+                body.encode(),
+                sent["X-TwoStep-Device"],
+                sent["X-TwoStep-Timestamp"],
+                sent["X-TwoStep-Nonce"],
+                sent["X-TwoStep-Signature"],
+            )
+
+            def answer(conn: Connection) -> None:
+                tx = Tx(conn, rt, clock.now())
+                decided = device_auth.run_signed(
+                    tx,
+                    request,
+                    lambda d: approvals.answer(
+                        tx,
+                        d,
+                        uuid,
+                        status="approved",
+                        signed_at=signed_at,
+                        number=None,
+                        signature=crypto.from_b64url(signature),
+                    ),
+                )
+                assert decided.status == "approved"
+
+            assert round_trips(rt.db, answer, tmp_path / "trace") == 3
         finally:
             rt.db.dispose()
 

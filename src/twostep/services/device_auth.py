@@ -56,13 +56,13 @@ def authenticate(tx: Tx, request: SignedRequest, *, allow: Collection[str] = ACT
         signature = crypto.from_b64url(request.signature or "")
     except ValueError:
         raise InvalidSignature from None
-    row = q.by_uuid(tx.conn, uuid)
+    row = q.for_signed_request(tx.conn, uuid, nonce)
     if row is None or row.status not in allow or row.public_key is None:
         raise InvalidSignature
     message = signing.request_string(request.method, request.target, timestamp, nonce, request.body)
     if not signing.verify(row.public_key, message, signature):
         raise InvalidSignature
-    if not q.remember_nonce(tx.conn, row.id, nonce, tx.now):
+    if not q.remember_nonce(tx.conn, row.id, nonce, tx.now, seen_used=row.nonce_used):
         raise InvalidSignature  # a replay
     q.touch(tx.conn, row.id, tx.now)
     return Device.from_row(row)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
+from twostep.store import batching
 from twostep.store.compiled import Compiled
 from twostep.store.schema import app_users, applications, approval_requests, device_seeds
 from twostep.store.types import UTCDateTime
@@ -153,8 +154,14 @@ def count_pending(conn: Connection, app_id: int, person_id: int, now: datetime) 
 
 
 def decide(conn: Connection, request_id: int, **values: Any) -> bool:
-    """Move a pending request to a final status (every column of ``_DECIDE_COLUMNS``); False if
-    it is no longer pending."""
+    """Move a pending request, read by ``for_answer`` in this transaction, to a final status
+    (every column of ``_DECIDE_COLUMNS``); False if it is no longer pending. On PostgreSQL that
+    read locked the row, and a row read for update is its latest version (the transaction that
+    changed it committed first), so a request read as pending stays pending until this
+    transaction ends: in a batched transaction the update is held back."""
+    if batching.pending(conn) is not None:
+        _DECIDE.later(conn, request_id=request_id, **values)
+        return True
     return _DECIDE.run(conn, request_id=request_id, **values) == 1
 
 

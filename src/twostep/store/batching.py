@@ -12,8 +12,9 @@ for the GIL the busy event loop holds. Two kinds of message need no answer befor
 Held-back messages go out in front of the next statement as one multi-statement query (the simple
 query protocol), in order, so every statement still sees every write before it, and an error in
 any of them fails the transaction as before (it is raised with the statement or the ``COMMIT`` it
-travelled with, not where the write was made; a savepoint sends what it held back before it is
-released). A transaction that sent nothing ends without a round trip.
+travelled with, not where the write was made). A savepoint's ``SAVEPOINT`` and ``RELEASE`` are
+held back too, and a block that fails before anything of it was sent just drops its held-back
+writes (store/raw.py). A transaction that sent nothing ends without a round trip.
 
 Every statement of such a transaction that goes through ``raw`` runs as ``EXECUTE`` of a
 statement the connection prepared the first time it sent it (``PREPARE`` travels in the batch),
@@ -50,14 +51,25 @@ KEY = "twostep.pending"  # in Connection.info while a batched transaction is ope
 class Pending:
     """What an open transaction has not sent yet."""
 
-    __slots__ = ("begin", "writes")
+    __slots__ = ("begin", "sent", "writes")
 
     def __init__(self) -> None:
         self.begin = True
         self.writes: list[tuple[str, Any]] = []
+        self.sent = 0  # held-back writes taken into batches so far
 
     def due(self) -> bool:
         return self.begin or bool(self.writes)
+
+    def hold(self, sql: str) -> int:
+        """Hold back a statement without parameters; its place among all the held-back writes."""
+        self.writes.append((sql, ()))
+        return self.sent + len(self.writes) - 1
+
+    def unsent(self, place: int) -> int | None:
+        """Where the write held back at ``place`` is in ``writes``; None once it was sent."""
+        index = place - self.sent
+        return index if index >= 0 else None
 
     def take(self, batch: _Batch) -> None:
         """Add the held-back messages to ``batch``; no longer held."""
@@ -66,6 +78,7 @@ class Pending:
             self.begin = False
         for sql, params in self.writes:
             batch.add(sql, params)
+        self.sent += len(self.writes)
         self.writes.clear()
 
 

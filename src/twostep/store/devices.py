@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
 
+from twostep.store import batching, raw
 from twostep.store.compiled import Compiled
 from twostep.store.schema import app_users, applications, device_nonces, device_seeds, devices
 from twostep.store.upsert import insert_ignore, insert_ignore_statement
@@ -32,6 +33,16 @@ _APP_IDS = Compiled(
     )
 )
 _BY_UUID = Compiled(select(devices).where(devices.c.uuid == bindparam("uuid")))
+_FOR_SIGNED_REQUEST = Compiled(
+    select(
+        devices,
+        exists()
+        .where(
+            device_nonces.c.device_id == devices.c.id, device_nonces.c.nonce == bindparam("nonce")
+        )
+        .label("nonce_used"),
+    ).where(devices.c.uuid == bindparam("uuid"))
+)
 _TOUCH = Compiled(
     update(devices)
     .where(devices.c.id == bindparam("device_id"))
@@ -76,6 +87,11 @@ def for_app(conn: Connection, person_id: int, app_id: int) -> list[Record]:
 
 def by_uuid(conn: Connection, uuid: str) -> Record | None:
     return _BY_UUID.first(conn, uuid=uuid)
+
+
+def for_signed_request(conn: Connection, uuid: str, nonce: str) -> Record | None:
+    """``by_uuid`` with ``nonce_used``: whether the device used ``nonce`` before (one query)."""
+    return _FOR_SIGNED_REQUEST.first(conn, uuid=uuid, nonce=nonce)
 
 
 def by_id(conn: Connection, device_id: int) -> Record | None:
@@ -240,8 +256,23 @@ def has_seed(conn: Connection, device_id: int, app_id: int) -> bool:
 # --- nonces of signed requests -------------------------------------------------------------------
 
 
-def remember_nonce(conn: Connection, device_id: int, nonce: str, at: datetime) -> bool:
-    """False if the device already used this nonce (a replay)."""
+# the insert, raising a serialization failure where the nonce is taken (migration 0007)
+_ASSERT_NONCE = raw.Sql("SELECT twostep_remember_nonce(?, ?, ?)")
+
+
+def remember_nonce(
+    conn: Connection, device_id: int, nonce: str, at: datetime, *, seen_used: bool
+) -> bool:
+    """Record the nonce; False if the device used it already (a replay). ``seen_used`` is what
+    ``for_signed_request`` read in this transaction: on PostgreSQL it can miss a nonce a
+    concurrent request is recording, so in a batched transaction the insert is held back as an
+    assertion, and if the other request committed it first this transaction fails with a
+    serialization failure and is run again (store/db.py), to find the nonce used."""
+    if seen_used:
+        return False
+    if batching.pending(conn) is not None:
+        raw.later(conn, _ASSERT_NONCE, (device_id, nonce, at))
+        return True
     return _REMEMBER_NONCE.run(conn, device_id=device_id, nonce=nonce, at=at) == 1
 
 

@@ -114,17 +114,39 @@ _savepoints = itertools.count(1)
 @contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
     """A savepoint in the open transaction: undone if the block raises, kept otherwise. Issued on
-    the driver (SQLAlchemy's ``begin_nested`` costs ~250 µs a statement on the hot path)."""
+    the driver (SQLAlchemy's ``begin_nested`` costs ~250 µs a statement on the hot path). In a
+    batched transaction its statements are held back like writes (store/batching.py): a
+    ``SAVEPOINT`` not yet sent when the block ends was not needed — the block sent nothing, so
+    on success its writes simply stay held and on failure they are dropped. As with ``later``, a
+    held-back write's error surfaces where it is sent, which may be after the block."""
     name = f"twostep_{next(_savepoints)}"
-    execute(conn, f"SAVEPOINT {name}", ()).close()
+    held = batching.pending(conn)
+    if held is None:
+        execute(conn, f"SAVEPOINT {name}", ()).close()
+        try:
+            yield
+        except BaseException:
+            execute(conn, f"ROLLBACK TO SAVEPOINT {name}", ()).close()
+            execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
+            raise
+        execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
+        return
+    place = held.hold(f"SAVEPOINT {name}")
     try:
         yield
-        # what the block held back goes with this (store/batching.py): its errors are the block's
-        execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
     except BaseException:
-        execute(conn, f"ROLLBACK TO SAVEPOINT {name}", ()).close()
-        execute(conn, f"RELEASE SAVEPOINT {name}", ()).close()
+        index = held.unsent(place)
+        if index is not None:
+            del held.writes[index:]
+        else:  # with the next statement: the transaction may be failed until this is sent
+            held.hold(f"ROLLBACK TO SAVEPOINT {name}")
+            held.hold(f"RELEASE SAVEPOINT {name}")
         raise
+    index = held.unsent(place)
+    if index is not None:
+        del held.writes[index]
+    else:
+        held.hold(f"RELEASE SAVEPOINT {name}")
 
 
 def ts(conn: Connection, value: datetime) -> Any:
