@@ -169,6 +169,22 @@ def test_values_arrive_exactly_as_given(db: Database) -> None:
     assert sorted(values(db)) == sorted(HOSTILE)
 
 
+def test_a_percent_sign_in_a_statement_stays_one(db: Database) -> None:
+    """With or without values, sent at once or held back into a batch that psycopg binds as a
+    whole (where ``%`` is special)."""
+    with_value = raw.Sql("INSERT INTO batch_probe (v) VALUES ('100%' || ?)")
+    without = raw.Sql("INSERT INTO batch_probe (v) VALUES ('50%')")
+
+    def work(conn: Connection) -> None:
+        raw.later(conn, with_value, (" %s",))
+        raw.later(conn, without)
+        raw.run(conn, with_value, ("!",))
+        raw.later(conn, without)
+
+    unit(db, work)
+    assert values(db) == ["100% %s", "100%!", "50%", "50%"]
+
+
 def test_typed_values_round_trip(db: Database) -> None:
     db.run(
         lambda conn: conn.execute(

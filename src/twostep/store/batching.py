@@ -31,6 +31,7 @@ connections) ``Pending`` is absent and statements run at once."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -83,29 +84,33 @@ class Pending:
 
 
 class _Batch:
-    """Statements for one round trip: SQL text, each statement an EXECUTE of a prepared one."""
+    """Statements for one round trip: SQL text, each statement an EXECUTE of a prepared one, with
+    ``%s`` where its values go, all bound by psycopg in one go when the batch runs (binding each
+    statement's on its own, with ``mogrify``, cost a few µs more per statement)."""
 
     def __init__(self, driver: Any, cursor: psycopg.ClientCursor[Any]) -> None:
         self.cursor = cursor
         self.prepared = _prepared_on(driver)
         self.texts: list[str] = []
+        self.values: list[Any] = []
         self.new: list[tuple[str, str]] = []  # prepared by this batch, once it has run
 
     def add(self, sql: str, params: Any) -> None:
         shape = _shape(sql)
         values = shape.values(params)
         if not values:  # SAVEPOINT and the like cannot be prepared; nothing to plan anyway
-            self.texts.append(shape.text)
+            self.texts.append(shape.literal)
             return
         name = self.prepared.get(sql)
         if name is None:
             name = f"twostep_{next(_names)}"
-            self.texts.append(f"PREPARE {name} AS {shape.text}")
+            self.texts.append(f"PREPARE {name} AS {shape.literal}")
             self.new.append((sql, name))
-        self.texts.append(f"EXECUTE {name}{self.cursor.mogrify(_args(len(values)), values)}")
+        self.texts.append(f"EXECUTE {name}{_args(len(values))}")
+        self.values += values
 
     def run(self) -> None:
-        self.cursor.execute("; ".join(self.texts))
+        self.cursor.execute("; ".join(self.texts), self.values)  # [] too: "%%" stands for "%"
         # A PREPARE is not undone by a rollback, but one in a batch that failed may not have
         # run: such a statement is prepared again, under a new name, next time.
         self.prepared.update(self.new)
@@ -115,7 +120,7 @@ class _Shape:
     """A statement with ``%s`` or ``%(name)s`` placeholders as PREPARE takes it (``$1``...), and
     how to put its parameters in that order."""
 
-    __slots__ = ("names", "text")
+    __slots__ = ("literal", "names", "text")
 
     def __init__(self, sql: str) -> None:
         names: list[str] = []
@@ -135,6 +140,7 @@ class _Shape:
 
         self.text = _PLACEHOLDER.sub(number, sql)
         self.names: tuple[str, ...] | None = tuple(names) if names else None
+        self.literal = self.text.replace("%", "%%")  # as text in a batch psycopg binds
 
     def values(self, params: Any) -> Sequence[Any]:
         if self.names is None:
@@ -160,6 +166,7 @@ def _shape(sql: str) -> _Shape:
     return shape
 
 
+@functools.cache
 def _args(count: int) -> str:
     return f"({', '.join(['%s'] * count)})"
 

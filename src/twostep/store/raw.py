@@ -20,11 +20,13 @@ from twostep.store import batching, driver_errors
 
 
 class Sql:
+    """A statement with ``?`` placeholders (and ``%`` meaning itself), in each driver's form."""
+
     __slots__ = ("pg", "sqlite")
 
     def __init__(self, text: str) -> None:
         self.sqlite = text
-        self.pg = text.replace("?", "%s")
+        self.pg = text.replace("%", "%%").replace("?", "%s")
 
     def text(self, conn: Connection) -> str:
         return self.sqlite if conn.dialect.name == "sqlite" else self.pg
