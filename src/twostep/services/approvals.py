@@ -26,7 +26,7 @@ from twostep.services import audit, callbacks, events, outbox
 from twostep.services.apps import App
 from twostep.services.device_model import Device
 from twostep.services.runtime import Tx
-from twostep.services.users import get as get_user
+from twostep.services.users import get_with_devices
 from twostep.store import approvals as q
 from twostep.store import devices as device_q
 
@@ -120,8 +120,7 @@ def validate(
 def create(tx: Tx, app: App, authy_id: object, new: NewRequest) -> Created:
     if not app.settings.onetouch_enabled or app.settings.sandbox:
         raise FeatureDisabled("onetouch")
-    user = get_user(tx, app, authy_id)
-    devices = device_q.active_for_app(tx.conn, user.authy_id, app.id)
+    user, devices = get_with_devices(tx, app, authy_id)
     if not devices:
         raise OneTouchUnregisteredUser
     limit = app.settings.max_pending_approvals

@@ -13,9 +13,8 @@ from twostep.errors import FeatureDisabled
 from twostep.services import events, messages, outbox, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.runtime import Tx
-from twostep.services.users import User, get
+from twostep.services.users import User, get, get_with_devices
 from twostep.store import codes as q
-from twostep.store import devices as device_q
 
 Channel = Literal["sms", "call", "email"]
 _FEATURE_ENABLED = {
@@ -62,15 +61,15 @@ def send(
 ) -> SendOutcome:
     if not _FEATURE_ENABLED[channel](app):
         raise FeatureDisabled(channel)
-    user = get(tx, app, authy_id)
+    if channel != "email" and not force:
+        user, active = get_with_devices(tx, app, authy_id)
+    else:
+        user, active = get(tx, app, authy_id), []
     language = messages.locale_for(tx, locale, user.phone)
     masked = mask_cellphone(user.phone)
-    if channel != "email" and not force:
-        active = device_q.active_for_app(tx.conn, user.authy_id, app.id)
-        if active:
-            device = active[0]
-            # The person has an authenticator: its codes work, no message needed (spec §9).
-            return SendOutcome(masked, ignored=True, device=device.os_type)
+    if active:
+        # The person has an authenticator: its codes work, no message needed (spec §9).
+        return SendOutcome(masked, ignored=True, device=active[0].os_type)
     ratelimit.check_and_hit(tx, send_limit(tx), f"{app.id}:{user.authy_id}")
     code = codes.numeric_code(app.settings.token_length)
     q.insert_code(

@@ -26,6 +26,7 @@ from twostep.services.runtime import Tx
 from twostep.store import devices as device_q
 from twostep.store import users as q
 from twostep.store.codes import SeedRow
+from twostep.store.users import AppDevice
 
 ACTIVITY_TYPES = ("password_reset", "banned", "unbanned", "cookie_login")
 INVALID = "is invalid"
@@ -147,6 +148,15 @@ def get(tx: Tx, app: App, authy_id: object) -> User:
     if row is None:
         raise UserNotFound
     return _user(row)
+
+
+def get_with_devices(tx: Tx, app: App, authy_id: object) -> tuple[User, list[AppDevice]]:
+    """``get``, and the person's active devices that serve the application, newest first."""
+    person_id = parse_authy_id(authy_id)
+    found = q.find_user_with_devices(tx.conn, app.id, person_id) if person_id is not None else None
+    if found is None:
+        raise UserNotFound
+    return _user(found[0]), found[1]
 
 
 def for_verification(

@@ -16,17 +16,6 @@ from twostep.store.upsert import insert_ignore, insert_ignore_statement
 Record = Any
 
 
-_ACTIVE_FOR_APP = Compiled(
-    select(devices)
-    .join(device_seeds, device_seeds.c.device_id == devices.c.id)
-    .where(
-        devices.c.person_id == bindparam("person_id"),
-        devices.c.status == "active",
-        device_seeds.c.app_id == bindparam("app_id"),
-        device_seeds.c.revoked_at.is_(None),
-    )
-    .order_by(devices.c.id.desc())
-)
 _APP_IDS = Compiled(
     select(device_seeds.c.app_id).where(
         device_seeds.c.device_id == bindparam("device_id"), device_seeds.c.revoked_at.is_(None)
@@ -53,11 +42,6 @@ _REMEMBER_NONCE = Compiled(
         dialect, device_nonces, ["device_id", "nonce", "at"], ["device_id", "nonce"]
     )
 )
-
-
-def active_for_app(conn: Connection, person_id: int, app_id: int) -> list[Record]:
-    """The person's active devices that hold a (not revoked) seed for the application."""
-    return _ACTIVE_FOR_APP.rows(conn, person_id=person_id, app_id=app_id)
 
 
 def app_ids_for_device(conn: Connection, device_id: int) -> list[int]:

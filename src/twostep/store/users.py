@@ -107,6 +107,37 @@ def find_user(
     return None if row is None else _user_row(row)
 
 
+class AppDevice(NamedTuple):
+    """An active device of the person holding a (not revoked) seed for the application."""
+
+    id: int
+    os_type: str
+    push_address: str | None  # sealed
+
+
+# The registration with the person's active devices that hold a (not revoked) seed for the
+# application, newest first: a row per device, one with NULLs for none.
+_WITH_DEVICES = raw.Sql(
+    f"SELECT {_USER_COLUMNS}, d.id, d.os_type, d.push_address "  # noqa: S608 - constants only
+    "FROM persons p JOIN app_users u ON u.person_id = p.id "
+    "LEFT JOIN devices d ON d.person_id = p.id AND d.status = 'active' AND EXISTS ("
+    "SELECT 1 FROM device_seeds s WHERE s.device_id = d.id AND s.app_id = u.app_id "
+    "AND s.revoked_at IS NULL) "
+    "WHERE u.app_id = ? AND u.person_id = ? ORDER BY d.id DESC"
+)
+
+
+def find_user_with_devices(
+    conn: Connection, app_id: int, person_id: int
+) -> tuple[UserRow, list[AppDevice]] | None:
+    """``find_user`` and the person's devices that serve the application, in one query."""
+    rows = raw.many(conn, _WITH_DEVICES, (app_id, person_id))
+    if not rows:
+        return None
+    devices = [AppDevice(r[13], r[14], r[15]) for r in rows if r[13] is not None]
+    return _user_row(rows[0]), devices
+
+
 class VerificationContext(NamedTuple):
     user: UserRow
     failures: int  # rate-limit hits in the bucket since the window's start
