@@ -120,7 +120,7 @@ def validate(
 def create(tx: Tx, app: App, authy_id: object, new: NewRequest) -> Created:
     if not app.settings.onetouch_enabled or app.settings.sandbox:
         raise FeatureDisabled("onetouch")
-    user, devices = get_with_devices(tx, app, authy_id)
+    user, devices, _ = get_with_devices(tx, app, authy_id)
     if not devices:
         raise OneTouchUnregisteredUser
     limit = app.settings.max_pending_approvals

@@ -13,7 +13,7 @@ from twostep.errors import FeatureDisabled
 from twostep.services import events, messages, outbox, ratelimit, stats
 from twostep.services.apps import App
 from twostep.services.runtime import Tx
-from twostep.services.users import User, get, get_with_devices
+from twostep.services.users import User, get_with_devices
 from twostep.store import codes as q
 
 Channel = Literal["sms", "call", "email"]
@@ -61,16 +61,22 @@ def send(
 ) -> SendOutcome:
     if not _FEATURE_ENABLED[channel](app):
         raise FeatureDisabled(channel)
-    if channel != "email" and not force:
-        user, active = get_with_devices(tx, app, authy_id)
-    else:
-        user, active = get(tx, app, authy_id), []
+    limit = send_limit(tx)
+    in_database = tx.rt.redis is None
+    user, active, hits = get_with_devices(
+        tx, app, authy_id, (limit.bucket, limit.window_seconds) if in_database else None
+    )
     language = messages.locale_for(tx, locale, user.phone)
     masked = mask_cellphone(user.phone)
-    if active:
+    if active and channel != "email" and not force:
         # The person has an authenticator: its codes work, no message needed (spec §9).
         return SendOutcome(masked, ignored=True, device=active[0].os_type)
-    ratelimit.check_and_hit(tx, send_limit(tx), f"{app.id}:{user.authy_id}")
+    subject = f"{app.id}:{user.authy_id}"
+    if hits is None:  # counted in Redis
+        ratelimit.check(tx, limit, subject)
+    else:
+        ratelimit.refuse_if_exhausted(tx, limit, *hits)
+    ratelimit.hit(tx, limit, subject)
     code = codes.numeric_code(app.settings.token_length)
     q.insert_code(
         tx.conn,

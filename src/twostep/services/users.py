@@ -150,13 +150,23 @@ def get(tx: Tx, app: App, authy_id: object) -> User:
     return _user(row)
 
 
-def get_with_devices(tx: Tx, app: App, authy_id: object) -> tuple[User, list[AppDevice]]:
-    """``get``, and the person's active devices that serve the application, newest first."""
+def get_with_devices(
+    tx: Tx, app: App, authy_id: object, counter: tuple[str, int] | None = None
+) -> tuple[User, list[AppDevice], tuple[int, datetime | None] | None]:
+    """``get``, the person's active devices that serve the application (newest first), and with
+    ``counter`` (a rate-limit bucket and window, subject ``{app}:{person}``, counted in the
+    database) the hits in the window and the oldest of them — one query."""
     person_id = parse_authy_id(authy_id)
-    found = q.find_user_with_devices(tx.conn, app.id, person_id) if person_id is not None else None
+    if person_id is None:
+        raise UserNotFound
+    since = None
+    if counter is not None:
+        bucket, window_seconds = counter
+        since = (bucket, f"{app.id}:{person_id}", tx.now - timedelta(seconds=window_seconds))
+    found = q.find_user_with_devices(tx.conn, app.id, person_id, since)
     if found is None:
         raise UserNotFound
-    return _user(found[0]), found[1]
+    return _user(found.user), found.devices, found.hits
 
 
 def for_verification(

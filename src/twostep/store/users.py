@@ -116,26 +116,53 @@ class AppDevice(NamedTuple):
 
 
 # The registration with the person's active devices that hold a (not revoked) seed for the
-# application, newest first: a row per device, one with NULLs for none.
-_WITH_DEVICES = raw.Sql(
-    f"SELECT {_USER_COLUMNS}, d.id, d.os_type, d.push_address "  # noqa: S608 - constants only
-    "FROM persons p JOIN app_users u ON u.person_id = p.id "
-    "LEFT JOIN devices d ON d.person_id = p.id AND d.status = 'active' AND EXISTS ("
-    "SELECT 1 FROM device_seeds s WHERE s.device_id = d.id AND s.app_id = u.app_id "
-    "AND s.revoked_at IS NULL) "
-    "WHERE u.app_id = ? AND u.person_id = ? ORDER BY d.id DESC"
+# application, newest first: a row per device, one with NULLs for none; optionally with a
+# rate-limit counter (store.ratelimit.hits_since's) in the same statement.
+def _with_devices(counter: str) -> raw.Sql:
+    return raw.Sql(
+        f"SELECT {_USER_COLUMNS}, d.id, d.os_type, d.push_address{counter} "  # noqa: S608
+        "FROM persons p JOIN app_users u ON u.person_id = p.id "
+        "LEFT JOIN devices d ON d.person_id = p.id AND d.status = 'active' AND EXISTS ("
+        "SELECT 1 FROM device_seeds s WHERE s.device_id = d.id AND s.app_id = u.app_id "
+        "AND s.revoked_at IS NULL) "
+        "WHERE u.app_id = ? AND u.person_id = ? ORDER BY d.id DESC"
+    )
+
+
+_WITH_DEVICES = _with_devices("")
+_WITH_DEVICES_AND_COUNTER = _with_devices(
+    ", (SELECT count(*) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?), "
+    "(SELECT min(at) FROM rate_hits WHERE bucket = ? AND subject = ? AND at > ?)"
 )
 
 
+class UserWithDevices(NamedTuple):
+    user: UserRow
+    devices: list[AppDevice]
+    hits: tuple[int, datetime | None] | None  # the counter's hits since, and the oldest of them
+
+
 def find_user_with_devices(
-    conn: Connection, app_id: int, person_id: int
-) -> tuple[UserRow, list[AppDevice]] | None:
-    """``find_user`` and the person's devices that serve the application, in one query."""
-    rows = raw.many(conn, _WITH_DEVICES, (app_id, person_id))
+    conn: Connection,
+    app_id: int,
+    person_id: int,
+    counter: tuple[str, str, datetime] | None = None,
+) -> UserWithDevices | None:
+    """``find_user`` and the person's devices that serve the application, and with ``counter``
+    (bucket, subject, since) its hits since then, in one query."""
+    if counter is None:
+        rows = raw.many(conn, _WITH_DEVICES, (app_id, person_id))
+    else:
+        bucket, subject, since = counter
+        after = raw.ts(conn, since)
+        params = (bucket, subject, after, bucket, subject, after, app_id, person_id)
+        rows = raw.many(conn, _WITH_DEVICES_AND_COUNTER, params)
     if not rows:
         return None
+    first = rows[0]
     devices = [AppDevice(r[13], r[14], r[15]) for r in rows if r[13] is not None]
-    return _user_row(rows[0]), devices
+    hits = None if counter is None else (int(first[16]), raw.parse_ts(first[17]))
+    return UserWithDevices(_user_row(first), devices, hits)
 
 
 class VerificationContext(NamedTuple):
