@@ -93,7 +93,8 @@ class Database:
         self._inline = threading.Lock()
         self._loop = _Slot()
         self._inline_units = 0
-        self._checkpointing = False
+        self._checkpointing = False  # a checkpoint wants the writer lock: the loop must not take it
+        self._checkpoint_running = False
         # The request threads: a fixed set, so each keeps its connection for its whole life.
         self.threads = threads or min(4, pool_size)
         self.inline_units_per_checkpoint = _INLINE_UNITS_PER_CHECKPOINT
@@ -317,27 +318,34 @@ class Database:
 
     def _count_inline_unit(self) -> None:
         self._inline_units += 1
-        if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpointing:
+        if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpoint_running:
             self._inline_units = 0
-            self._checkpointing = True
+            self._checkpoint_running = True
             # its own thread, so that it starts at once, not behind queued requests
             threading.Thread(target=self._checkpoint, name="twostep-checkpoint").start()
 
     def _checkpoint(self) -> None:
         """Copy the WAL into the database file as far as readers allow, without waiting for them
-        (PASSIVE). It holds this process's writer lock, as an automatic checkpoint at commit would,
-        so that it catches up with every write and the next writer starts the WAL afresh (inline
-        units meanwhile wait on the loop)."""
+        (PASSIVE), in two passes. The first copies the bulk while units go on writing; the second
+        copies what they wrote meanwhile holding this process's writer lock, as an automatic
+        checkpoint at commit would, so that it catches up with every write and the next writer
+        starts the WAL afresh (inline units wait on the loop during that short pass only)."""
         try:
-            with self._writer, self.engine.connect() as conn:
+            with self.engine.connect() as conn:
                 driver = conn.connection.dbapi_connection
                 assert driver is not None
                 driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self._checkpointing = True  # the loop stops taking the lock, so this gets it
+                try:
+                    with self._writer:
+                        driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    self._checkpointing = False
+                    self._writer.wake()
         except Exception:  # the next one will try again; the WAL only grows meanwhile
             log.warning("WAL checkpoint failed", exc_info=True)
         finally:
-            self._checkpointing = False
-            self._writer.wake()
+            self._checkpoint_running = False
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on one of the request threads (with the caller's context variables, so log
