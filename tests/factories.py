@@ -9,10 +9,24 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from twostep.core import otp
+from twostep.services import users
+from twostep.services.apps import App
 from twostep.services.outbox import open_payload
 from twostep.services.runtime import Runtime
 from twostep.services.seeds import seed_context
 from twostep.store.schema import device_seeds, devices, outbox
+
+
+def user_with_device(rt: Runtime, app: App) -> tuple[int, int, str]:
+    """A user registered in ``app`` with an authenticator device: (authy id, device id, the
+    device's token at the runtime clock's time)."""
+    person = rt.run(
+        lambda tx: users.register(
+            tx, app, email="ann@example.com", country_code="1", cellphone="2015550123"
+        )
+    )
+    device_id, seed = add_device(rt, person.authy_id, app.id)
+    return person.authy_id, device_id, otp.totp(seed, rt.clock.time(), 10, 7)
 
 
 def add_device(

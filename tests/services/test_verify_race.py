@@ -14,12 +14,11 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from tests.conftest import START
-from tests.factories import add_device
+from tests.factories import user_with_device
 from tests.support import make_runtime, make_settings, new_app
 from twostep.clock import FrozenClock
-from twostep.core import otp
 from twostep.errors import TokenReused
-from twostep.services import users, verify
+from twostep.services import verify
 from twostep.services.runtime import Runtime
 
 LOCKS_WAITED_FOR = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
@@ -44,13 +43,7 @@ def test_a_token_accepted_while_the_verification_waited_is_refused_as_reused(
     rt = make_runtime(make_settings(database_url, tmp_path), clock)
     try:
         app, _key = new_app(rt)
-        person = rt.run(
-            lambda tx: users.register(
-                tx, app, email="race@example.com", country_code="1", cellphone="2015550123"
-            )
-        )
-        device_id, seed = add_device(rt, person.authy_id, app.id)
-        token = otp.totp(seed, clock.time(), 10, 7)
+        authy_id, device_id, token = user_with_device(rt, app)
         step = int(clock.time()) // 10
         holding, release = threading.Event(), threading.Event()
 
@@ -60,7 +53,7 @@ def test_a_token_accepted_while_the_verification_waited_is_refused_as_reused(
             lock = " FOR UPDATE" if not rt.db.is_sqlite else ""
             conn.execute(
                 text(f"SELECT 1 FROM app_users WHERE app_id = :a AND person_id = :p{lock}"),
-                {"a": app.id, "p": person.authy_id},
+                {"a": app.id, "p": authy_id},
             )
             conn.execute(
                 text("UPDATE device_seeds SET last_step = :s WHERE device_id = :d"),
@@ -74,7 +67,7 @@ def test_a_token_accepted_while_the_verification_waited_is_refused_as_reused(
         def verifying() -> None:
             async def on_a_request_thread() -> None:
                 await rt.db.run_unit(
-                    lambda: rt.run(lambda tx: verify.verify(tx, app, token, person.authy_id))
+                    lambda: rt.run(lambda tx: verify.verify(tx, app, token, authy_id))
                 )
 
             try:

@@ -24,12 +24,12 @@ from tests.api.device_flows import enroll_by_phone, new_request, pending
 from tests.api.helpers import register
 from tests.conftest import START
 from tests.device_client import shown_digest, statement
-from tests.factories import add_device
+from tests.factories import user_with_device
 from tests.support import Templates, make_runtime, make_settings, new_app
 from twostep.api.app import create_app
 from twostep.clock import FrozenClock
-from twostep.core import crypto, otp
-from twostep.services import approvals, device_auth, users, verify
+from twostep.core import crypto
+from twostep.services import approvals, device_auth, verify
 from twostep.services.device_auth import SignedRequest
 from twostep.services.runtime import Tx
 from twostep.store import raw
@@ -287,17 +287,11 @@ def test_a_valid_verification_takes_two_round_trips(templates: Templates, tmp_pa
         rt = make_runtime(make_settings(url, tmp_path), clock)
         try:
             app, _key = new_app(rt)
-            person = rt.run(
-                lambda tx: users.register(
-                    tx, app, email="ann@example.com", country_code="1", cellphone="2015550123"
-                )
-            )
-            _device, seed = add_device(rt, person.authy_id, app.id)
-            token = otp.totp(seed, clock.time(), 10, 7)
+            authy_id, device_id, token = user_with_device(rt, app)
 
             def check(conn: Connection) -> None:
                 tx = Tx(conn, rt, clock.now())
-                assert verify.verify(tx, app, token, person.authy_id).device["id"] == _device
+                assert verify.verify(tx, app, token, authy_id).device["id"] == device_id
 
             assert round_trips(rt.db, check, tmp_path / "trace") == 2
         finally:
