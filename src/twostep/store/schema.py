@@ -112,7 +112,8 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("at", UTCDateTime, nullable=False, index=True),
+    # no index on at: read newest first by id, which follows time (migration 0008)
+    Column("at", UTCDateTime, nullable=False),
     Column("app_id", Integer),
     Column("person_id", BigInteger),
     Column("event", String(64), nullable=False),
