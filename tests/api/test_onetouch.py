@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import uuid as uuidlib
 from urllib.parse import urlencode
 
 import pytest
@@ -78,6 +79,15 @@ def test_create_with_json_as_the_python_client_sends_it(
     assert push["address"] == "ntfy:https://ntfy.example/t1"
     assert push["data"] == {"uuid": uuid}
     assert "Log in?" not in str(push)  # a push carries no content
+
+
+@pytest.mark.usefixtures("device")
+def test_request_uuids_are_random_and_name_no_host(
+    client: TestClient, app_key: str, user: int
+) -> None:
+    made = [uuidlib.UUID(create(client, app_key, user)) for _ in range(3)]
+    assert [u.version for u in made] == [4, 4, 4]
+    assert len({u.hex for u in made}) == 3
 
 
 @pytest.mark.usefixtures("device")

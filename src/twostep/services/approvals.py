@@ -127,7 +127,9 @@ def create(tx: Tx, app: App, authy_id: object, new: NewRequest) -> Created:
     if limit and q.count_pending(tx.conn, app.id, user.authy_id, tx.now) >= limit:
         raise RateLimited(None, "pending approvals")
     number, choices = _number_matching() if app.settings.number_matching else (None, None)
-    request_uuid = str(uuidlib.uuid1())
+    # random (v4): a time-based v1 would carry this host's MAC address and the time, and is
+    # guessable from them
+    request_uuid = str(uuidlib.uuid4())
     expires = tx.now + timedelta(seconds=new.seconds_to_expire) if new.seconds_to_expire else None
     q.insert_request(
         tx.conn,
