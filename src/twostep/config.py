@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # SQLite: run the busiest endpoints' short transactions on the event loop when they cannot
     # wait for a lock, instead of hopping to a request thread (docs/performance.md).
     sqlite_inline: bool = True
+    # SQLite, inline units: those a turn of the event loop runs share one COMMIT
+    # (store/commit_group.py).
+    sqlite_group_commit: bool = True
     # PostgreSQL: batch the request threads' statements (store/batching.py: BEGIN and unread
     # writes sent with other statements, statements prepared with SQL PREPARE). Turn off behind
     # a transaction-mode pooler (PgBouncer), which cannot carry SQL-level prepared statements.

@@ -41,6 +41,7 @@ def open_database(settings: Settings) -> Database:
         busy_timeout_ms=settings.db_busy_timeout_ms,
         threads=settings.request_threads,
         batching=settings.postgres_batching,
+        group_commit=settings.sqlite_group_commit,
     )
 
 

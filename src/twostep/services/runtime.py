@@ -89,8 +89,7 @@ class Runtime:
         with self.db.transaction(write=write) as conn:
             tx = Tx(conn, self, self.clock.now())
             yield tx
-        for hook in tx.after_commit:
-            hook()
+        self.db.after_commit(tx.after_commit)
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (blocking database work) on one of the process's request threads."""
@@ -120,8 +119,7 @@ class Runtime:
             return result
 
         result: T = self.db.run(unit, write=write)
-        for hook in hooks:
-            hook()
+        self.db.after_commit(hooks)
         if refusal:
             raise refusal[0].error
         return result

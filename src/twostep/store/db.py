@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from twostep.store import batching
+from twostep.store.commit_group import CommitGroup
 from twostep.store.engine import make_engine
 from twostep.store.writer_lock import WriterLock
 
@@ -62,6 +63,8 @@ class _Held(threading.local):
     keep: bool = False  # a request thread of ours: it keeps its connection between transactions
     inline: bool = False  # an event loop's thread, running a unit of work that must not wait
     write: bool = True  # read by the SQLite begin hook: BEGIN IMMEDIATE or plain BEGIN
+    group: CommitGroup | None = None  # the commit group the running inline unit is in
+    lock_passed: bool = False  # its transaction handed the writer lock to a new commit group
 
     def __init__(self) -> None:
         self.own = _Slot()  # this thread's kept connection
@@ -76,6 +79,7 @@ class Database:
         busy_timeout_ms: int = 10_000,
         threads: int = 0,
         batching: bool = True,
+        group_commit: bool = True,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -95,6 +99,8 @@ class Database:
         self._inline_units = 0
         self._checkpointing = False  # a checkpoint wants the writer lock: the loop must not take it
         self._checkpoint_running = False
+        self.group_commit = group_commit and self.is_sqlite  # store/commit_group.py
+        self._group: CommitGroup | None = None
         # The request threads: a fixed set, so each keeps its connection for its whole life.
         self.threads = threads or min(4, pool_size)
         self.inline_units_per_checkpoint = _INLINE_UNITS_PER_CHECKPOINT
@@ -165,6 +171,11 @@ class Database:
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         held, slot = self._held, self._slot()
+        group = self._group_to_join(held, slot)
+        if group is not None:
+            with self._joined(group) as conn:
+                yield conn
+            return
         kept = slot.conn
         if not held.keep or (kept is not None and (slot.in_transaction or kept.in_transaction())):
             # Other threads (tools, tests, the worker's helpers), and a transaction inside another
@@ -204,8 +215,36 @@ class Database:
                     self._forget(conn)
                 raise
         finally:
-            if lock is not None:
+            if held.lock_passed:
+                held.lock_passed = False  # the commit group releases it
+            elif lock is not None:
                 lock.release()
+
+    def _group_to_join(self, held: _Held, slot: _Slot) -> CommitGroup | None:
+        """The open commit group this inline unit's transaction joins, if any."""
+        group = self._group
+        if group is None:
+            return None
+        if not group.is_current():
+            if held.inline:
+                raise WriterBusy  # another loop's group holds the inline connection
+            return None
+        if held.inline and not slot.in_transaction:
+            return group
+        group.finish()  # blocking work on the loop's thread: it cannot wait for the next turn
+        return None
+
+    @contextmanager
+    def _joined(self, group: CommitGroup) -> Iterator[Connection]:
+        conn = self._connection()
+        slot = self._slot()
+        slot.in_transaction = True
+        self._held.group = group
+        try:
+            with group.unit(conn.connection.dbapi_connection):
+                yield conn
+        finally:
+            slot.in_transaction = False
 
     @contextmanager
     def _sqlite_transaction(self, conn: Connection, write: bool) -> Iterator[None]:
@@ -233,7 +272,29 @@ class Database:
                 self._end(conn, driver, commit=False)
             raise
         slot.in_transaction = False
+        held = self._held
+        if write and held.inline and self.group_commit:
+            # the commit waits for the loop's next turn, with the units that join meanwhile
+            self._group = held.group = CommitGroup(
+                lambda: self._end(conn, driver, commit=True), self._close_group
+            )
+            held.lock_passed = True
+            return
         self._end(conn, driver, commit=True)
+
+    def _close_group(self) -> None:
+        self._group = None
+        self._writer.release()
+
+    def after_commit(self, hooks: list[Callable[[], None]]) -> None:
+        """Run ``hooks`` once the transaction that just ended is committed: now, or when the
+        commit group it joined commits."""
+        group = self._held.group
+        if group is not None:
+            group.hooks.extend(hooks)
+            return
+        for hook in hooks:
+            hook()
 
     def _end(self, conn: Connection, driver: Any, *, commit: bool) -> None:
         try:
@@ -303,16 +364,26 @@ class Database:
                     break  # another loop (test clients) is using the inline connection
                 held = self._held
                 held.keep = held.inline = True
+                failure: BaseException | None = None
                 try:
-                    return fn()
-                except WriterBusy:
-                    pass
-                except WouldBlock:  # another process holds SQLite's lock: a thread waits for it
-                    break
+                    result = fn()
+                except WouldBlock as exc:
+                    failure = exc
+                except Exception as exc:  # noqa: BLE001 - raised below, once the group is done
+                    failure = exc
                 finally:
+                    group, held.group = held.group, None
                     held.keep = held.inline = False
                     self._inline.release()
                     self._count_inline_unit()
+                if group is not None:  # answer only once what the unit read or wrote is committed
+                    await asyncio.shield(group.done)
+                if failure is None:
+                    return result
+                if group is not None or not isinstance(failure, WouldBlock):
+                    raise failure
+                if not isinstance(failure, WriterBusy):
+                    break  # another process holds SQLite's lock: a thread waits for it
                 await self._writer.changed(lambda: self._writer.locked() or self._checkpointing)
         return await self.in_thread(fn)
 
