@@ -146,7 +146,7 @@ def test_inline_writes_are_checkpointed_off_the_loop(sqlite_runtime: Runtime) ->
     """The inline connection never checkpoints (that syncs to disk); a request thread does, so the
     WAL stays small however many inline writes there are."""
     db = sqlite_runtime.db
-    db.inline_units_per_checkpoint = 50
+    db.checkpoints.every = 50
     db.run(lambda c: c.exec_driver_sql("CREATE TABLE scratch (id INTEGER PRIMARY KEY, body TEXT)"))
     row = "x" * 4000  # a page each: 3,000 of them are ~12 MB of WAL if nothing checkpoints
 

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from twostep.store import batching
+from twostep.store.checkpoints import Checkpoints
 from twostep.store.commit_group import CommitGroup
 from twostep.store.engine import make_engine
 from twostep.store.writer_lock import WriterLock
@@ -37,9 +38,6 @@ log = logging.getLogger("twostep.db")
 _SQLITE_BUSY_RETRIES = 5
 _RACE_RETRIES = 3
 _PING_AFTER_IDLE_SECONDS = 10.0
-# The inline connection never checkpoints the WAL (a checkpoint syncs files to disk, which must not
-# happen on the event loop); a request thread checkpoints after this many inline units instead.
-_INLINE_UNITS_PER_CHECKPOINT = 1000
 
 
 class WouldBlock(Exception):
@@ -96,14 +94,11 @@ class Database:
         # server has one loop, but test clients start a loop thread per request.
         self._inline = threading.Lock()
         self._loop = _Slot()
-        self._inline_units = 0
-        self._checkpointing = False  # a checkpoint wants the writer lock: the loop must not take it
-        self._checkpoint_running = False
+        self.checkpoints = Checkpoints(self.engine, self._writer)  # store/checkpoints.py
         self.group_commit = group_commit and self.is_sqlite  # store/commit_group.py
         self._group: CommitGroup | None = None
         # The request threads: a fixed set, so each keeps its connection for its whole life.
         self.threads = threads or min(4, pool_size)
-        self.inline_units_per_checkpoint = _INLINE_UNITS_PER_CHECKPOINT
         self._executor: ThreadPoolExecutor | None = None
 
     # --- connections --------------------------------------------------------------------------
@@ -356,9 +351,10 @@ class Database:
         cannot wait. When this process's writer lock is taken, the unit awaits its release here;
         when another process holds SQLite's lock, the unit goes to a thread, which waits."""
         if inline and self.is_sqlite:
+            checkpoints = self.checkpoints
             while True:
-                if self._checkpointing:  # waiting for the writer lock: the loop must not take it
-                    await self._writer.changed(lambda: self._checkpointing)
+                if checkpoints.wants_lock:  # waiting for the writer lock: the loop must not take it
+                    await self._writer.changed(lambda: checkpoints.wants_lock)
                     continue
                 if not self._inline.acquire(blocking=False):
                     break  # another loop (test clients) is using the inline connection
@@ -375,7 +371,7 @@ class Database:
                     group, held.group = held.group, None
                     held.keep = held.inline = False
                     self._inline.release()
-                    self._count_inline_unit()
+                    checkpoints.count_unit()
                 if group is not None:  # answer only once what the unit read or wrote is committed
                     await asyncio.shield(group.done)
                 if failure is None:
@@ -384,39 +380,8 @@ class Database:
                     raise failure
                 if not isinstance(failure, WriterBusy):
                     break  # another process holds SQLite's lock: a thread waits for it
-                await self._writer.changed(lambda: self._writer.locked() or self._checkpointing)
+                await self._writer.changed(lambda: self._writer.locked() or checkpoints.wants_lock)
         return await self.in_thread(fn)
-
-    def _count_inline_unit(self) -> None:
-        self._inline_units += 1
-        if self._inline_units >= self.inline_units_per_checkpoint and not self._checkpoint_running:
-            self._inline_units = 0
-            self._checkpoint_running = True
-            # its own thread, so that it starts at once, not behind queued requests
-            threading.Thread(target=self._checkpoint, name="twostep-checkpoint").start()
-
-    def _checkpoint(self) -> None:
-        """Copy the WAL into the database file as far as readers allow, without waiting for them
-        (PASSIVE), in two passes. The first copies the bulk while units go on writing; the second
-        copies what they wrote meanwhile holding this process's writer lock, as an automatic
-        checkpoint at commit would, so that it catches up with every write and the next writer
-        starts the WAL afresh (inline units wait on the loop during that short pass only)."""
-        try:
-            with self.engine.connect() as conn:
-                driver = conn.connection.dbapi_connection
-                assert driver is not None
-                driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                self._checkpointing = True  # the loop stops taking the lock, so this gets it
-                try:
-                    with self._writer:
-                        driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                finally:
-                    self._checkpointing = False
-                    self._writer.wake()
-        except Exception:  # the next one will try again; the WAL only grows meanwhile
-            log.warning("WAL checkpoint failed", exc_info=True)
-        finally:
-            self._checkpoint_running = False
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on one of the request threads (with the caller's context variables, so log
