@@ -32,7 +32,6 @@ class CommitGroup:
         self.thread = threading.get_ident()
         self.done: asyncio.Future[None] = self.loop.create_future()
         self.hooks: list[Callable[[], None]] = []
-        self.units = 1
         self._commit, self._release = commit, release
         self._open = True
         self.loop.call_soon(self.finish)
@@ -52,7 +51,6 @@ class CommitGroup:
             driver.execute("RELEASE unit")
             raise
         driver.execute("RELEASE unit")
-        self.units += 1
 
     def finish(self) -> None:
         """Commit (at the loop's next turn, or earlier when blocking work needs the lock), then

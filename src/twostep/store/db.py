@@ -363,8 +363,6 @@ class Database:
                 failure: BaseException | None = None
                 try:
                     result = fn()
-                except WouldBlock as exc:
-                    failure = exc
                 except Exception as exc:  # noqa: BLE001 - raised below, once the group is done
                     failure = exc
                 finally:
