@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import anyio
+import pytest
 from sqlalchemy import func, select
 from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
 from tests.api.helpers import assert_error, headers, register
 from twostep.api.app import all_routes, create_app
-from twostep.api.asgi import is_hot
+from twostep.api.asgi import HotRoutes, is_hot
 from twostep.services.runtime import Runtime
 from twostep.store.schema import approval_requests
 
@@ -47,6 +48,24 @@ def test_no_earlier_route_takes_a_hot_routes_requests() -> None:
             for earlier in routes[:index]:
                 match, _ = earlier.matches(scope)
                 assert match is not Match.FULL, (route.path, method, earlier)
+
+
+def test_the_dispatcher_finds_each_hot_route_among_its_candidates() -> None:
+    """Hot routes are looked up by their paths' first and third segments: every hot route's
+    requests find it there, and a route whose template leaves those open is refused."""
+    routes = all_routes()
+    dispatcher = HotRoutes(lambda *_: None, routes)  # type: ignore[arg-type, return-value]
+    for route in dispatcher.routes:
+        assert isinstance(route, Route)
+        parts = _sample_path(route).split("/", 4)
+        assert route in dispatcher.by_key[(parts[1], parts[3])], route.path
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    endpoint.hot = True  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="fixed first and third"):
+        HotRoutes(lambda *_: None, [Route("/{format}/x/{y}", endpoint)])  # type: ignore[arg-type, return-value]
 
 
 def test_a_hot_path_with_another_method_is_405(client: TestClient, app_key: str) -> None:

@@ -175,3 +175,23 @@ def test_after_commit_work_sees_what_the_group_committed(db: Database) -> None:
         assert seen == [["a", "b"], ["a", "b"]]
     else:
         assert seen == [["a"], ["a", "b"]]
+
+
+def test_a_unit_cancelled_while_it_waits_leaves_the_group_alone(grouped: Database) -> None:
+    """A client that goes away cancels its request's task while the unit waits for the COMMIT:
+    the other units of the group still commit and answer, and the cancelled unit's write, made
+    in the same transaction, is kept (it was done; only its answer is not wanted)."""
+
+    async def main() -> list[Any]:
+        runs = [
+            asyncio.ensure_future(grouped.run_unit(insert(grouped, b), inline=True)) for b in "abc"
+        ]
+        await asyncio.sleep(0)  # every unit has run and waits for the group's COMMIT
+        runs[1].cancel()
+        return await asyncio.gather(*runs, return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[0] is None
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert results[2] is None
+    assert bodies(grouped) == ["a", "b", "c"]

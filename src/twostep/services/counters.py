@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 FIELDS = ("api_calls", "auths", "sms", "calls", "users")
+_KNOWN = frozenset(FIELDS)
 
 
 class Counters:
@@ -18,7 +19,7 @@ class Counters:
         self._pending: dict[int, dict[str, int]] = {}
 
     def add(self, app_id: int, **deltas: int) -> None:
-        unknown = set(deltas) - set(FIELDS)
+        unknown = deltas.keys() - _KNOWN
         if unknown:
             raise ValueError(f"unknown counters: {', '.join(sorted(unknown))}")
         with self._lock:

@@ -125,6 +125,8 @@ class _Person(Protocol):
 
 def for_user(tx: Tx, user: _Person, event: str, **objects: Any) -> int:
     """``emit`` an event about one of the application's users."""
+    if not any(event in w.events for w in _subscribers(tx, user.app_id)):
+        return 0  # most applications subscribe to nothing: skip building the record
     person = user_object(
         user.authy_id,
         country_code=user.phone.country_code,

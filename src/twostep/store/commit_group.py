@@ -30,7 +30,10 @@ class CommitGroup:
         ``release`` gives the writer lock back."""
         self.loop = asyncio.get_running_loop()
         self.thread = threading.get_ident()
-        self.done: asyncio.Future[None] = self.loop.create_future()
+        # one future per unit, not one shared: a unit whose request is cancelled while it waits
+        # cancels its own only (a shared one would need asyncio.shield, ~3 µs a unit more)
+        self._waiters: list[asyncio.Future[None]] = []
+        self._failure: BaseException | None = None
         self.hooks: list[Callable[[], None]] = []
         self._commit, self._release = commit, release
         self._open = True
@@ -52,6 +55,17 @@ class CommitGroup:
             raise
         driver.execute("RELEASE unit")
 
+    def committed(self) -> asyncio.Future[None]:
+        """A future done when the group has committed (failed with the error if that failed)."""
+        waiter = self.loop.create_future()
+        if self._open:
+            self._waiters.append(waiter)
+        elif self._failure is not None:
+            waiter.set_exception(self._failure)
+        else:
+            waiter.set_result(None)
+        return waiter
+
     def finish(self) -> None:
         """Commit (at the loop's next turn, or earlier when blocking work needs the lock), then
         let every unit of the group answer and run their after-commit hooks."""
@@ -61,12 +75,16 @@ class CommitGroup:
         try:
             self._commit()
         except Exception as exc:  # noqa: BLE001 - every unit of the group reports it
-            self.done.set_exception(exc)
-            self.done.exception()  # retrieved here: the units re-raise it themselves
+            self._failure = exc
+            for waiter in self._waiters:
+                if not waiter.done():  # a cancelled unit's is done already
+                    waiter.set_exception(exc)
             return
         finally:
             self._release()
-        self.done.set_result(None)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
         for hook in self.hooks:
             try:
                 hook()

@@ -371,7 +371,7 @@ class Database:
                     self._inline.release()
                     checkpoints.count_unit()
                 if group is not None:  # answer only once what the unit read or wrote is committed
-                    await asyncio.shield(group.done)
+                    await group.committed()
                 if failure is None:
                     return result
                 if group is not None or not isinstance(failure, WouldBlock):

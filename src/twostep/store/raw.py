@@ -156,20 +156,22 @@ def ts(conn: Connection, value: datetime) -> Any:
     writes, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, which sorts in time order)."""
     if conn.dialect.name != "sqlite":
         return value
+    return sqlite_text(value)
+
+
+def sqlite_text(value: datetime) -> str:
+    """How types.UTCDateTime stores an aware datetime on SQLite."""
     # One transaction passes its ``now`` several times: format it once. The pair is replaced
     # whole (threads share it) and holds the datetime, so an identical id means the same value.
     global _last_text  # noqa: PLW0603
     last = _last_text
     if last[0] is value:
         return last[1]
-    text = sqlite_text(value)
+    if value.tzinfo is not UTC:  # the clock's datetimes are in UTC already
+        value = value.astimezone(UTC)
+    text = value.replace(tzinfo=None).isoformat(" ", "microseconds")
     _last_text = (value, text)
     return text
-
-
-def sqlite_text(value: datetime) -> str:
-    """How types.UTCDateTime stores an aware datetime on SQLite."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _last_text: tuple[datetime | None, str] = (None, "")
