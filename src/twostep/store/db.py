@@ -30,7 +30,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from twostep.store import batching
 from twostep.store.checkpoints import Checkpoints
 from twostep.store.commit_group import CommitGroup
+from twostep.store.driver_errors import is_locked, lost_race
 from twostep.store.engine import make_engine
+from twostep.store.held import Held, Slot
 from twostep.store.writer_lock import WriterLock
 
 T = TypeVar("T")
@@ -48,26 +50,6 @@ class WriterBusy(WouldBlock):
     """... for this process's writer lock, which the event loop can await (writer_lock.py)."""
 
 
-class _Slot:
-    """A connection kept between transactions, and when it was last used."""
-
-    def __init__(self) -> None:
-        self.conn: Connection | None = None
-        self.used_at = 0.0
-        self.in_transaction = False  # one begun on the driver (Database._sqlite_transaction)
-
-
-class _Held(threading.local):
-    keep: bool = False  # a request thread of ours: it keeps its connection between transactions
-    inline: bool = False  # an event loop's thread, running a unit of work that must not wait
-    write: bool = True  # read by the SQLite begin hook: BEGIN IMMEDIATE or plain BEGIN
-    group: CommitGroup | None = None  # the commit group the running inline unit is in
-    lock_passed: bool = False  # its transaction handed the writer lock to a new commit group
-
-    def __init__(self) -> None:
-        self.own = _Slot()  # this thread's kept connection
-
-
 class Database:
     def __init__(
         self,
@@ -82,7 +64,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.batching = batching and not self.is_sqlite  # store/batching.py
-        self._held = _Held()
+        self._held = Held()
         self._all_held: list[Connection] = []
         self._registry = threading.Lock()
         self.engine = make_engine(url, pool_size, busy_timeout_ms, lambda: self._held.write)
@@ -93,7 +75,7 @@ class Database:
         # Inline units (run_unit) share one connection, whichever event loop runs them: a
         # server has one loop, but test clients start a loop thread per request.
         self._inline = threading.Lock()
-        self._loop = _Slot()
+        self._loop = Slot()
         self.checkpoints = Checkpoints(self.engine, self._writer)  # store/checkpoints.py
         self.group_commit = group_commit and self.is_sqlite  # store/commit_group.py
         self._group: CommitGroup | None = None
@@ -103,7 +85,7 @@ class Database:
 
     # --- connections --------------------------------------------------------------------------
 
-    def _slot(self) -> _Slot:
+    def _slot(self) -> Slot:
         return self._loop if self._held.inline else self._held.own
 
     def _connection(self) -> Connection:
@@ -215,7 +197,7 @@ class Database:
             elif lock is not None:
                 lock.release()
 
-    def _group_to_join(self, held: _Held, slot: _Slot) -> CommitGroup | None:
+    def _group_to_join(self, held: Held, slot: Slot) -> CommitGroup | None:
         """The open commit group this inline unit's transaction joins, if any."""
         group = self._group
         if group is None:
@@ -332,12 +314,12 @@ class Database:
                     return fn(conn)
             except OperationalError as exc:
                 attempt += 1
-                if self._held.inline and _is_locked(exc):
+                if self._held.inline and is_locked(exc):
                     raise WouldBlock from exc
-                if not self.is_sqlite and _lost_race(exc) and attempt <= _RACE_RETRIES:
+                if not self.is_sqlite and lost_race(exc) and attempt <= _RACE_RETRIES:
                     log.info("retrying a transaction: %s", getattr(exc.orig, "sqlstate", None))
                     continue
-                if not (self.is_sqlite and _is_locked(exc)) or attempt > _SQLITE_BUSY_RETRIES:
+                if not (self.is_sqlite and is_locked(exc)) or attempt > _SQLITE_BUSY_RETRIES:
                     raise
                 time.sleep(0.01 * attempt)
 
@@ -408,15 +390,5 @@ class Database:
                 if self.batching:
                     conn.invalidate()  # in autocommit: not to go back to the pool
                 conn.close()
-        self._held, self._loop = _Held(), _Slot()  # forget every thread's kept connection
+        self._held, self._loop = Held(), Slot()  # forget every thread's kept connection
         self.engine.dispose()
-
-
-def _lost_race(exc: OperationalError) -> bool:
-    """PostgreSQL's serialization_failure or deadlock_detected: run the transaction again."""
-    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
-
-
-def _is_locked(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "locked" in text or "busy" in text

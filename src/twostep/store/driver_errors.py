@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 
 def translated(conn: Connection, driver: Any, exc: Exception, sql: str) -> Exception:
@@ -31,3 +31,14 @@ def reraise(error: Exception, cause: Exception) -> NoReturn:
     if error is cause:
         raise cause
     raise error from cause
+
+
+def lost_race(exc: OperationalError) -> bool:
+    """PostgreSQL's serialization_failure or deadlock_detected: run the transaction again."""
+    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
+
+
+def is_locked(exc: OperationalError) -> bool:
+    """SQLite's database-locked or busy error."""
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
