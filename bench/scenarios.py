@@ -54,18 +54,13 @@ def verify_valid_run(
     key: str, users: Users, n: int, prefix: str = "/protected/json"
 ) -> list[bytes]:
     """``n`` valid verifications, at most two per user. Past the number of users, users are taken
-    again in the next time-step (Users waits for it) and their tokens made then, so that none is
-    a replay; no more, so that the first tokens are still inside the TOTP window when sent."""
+    again in the next time-step (Users.take waits for it) and their tokens made then, so that none
+    is a replay; no more, so that the first tokens are still inside the TOTP window when sent."""
     payloads: list[bytes] = []
     n = min(n, 2 * users.count)
-    step = None
     while len(payloads) < n:
         chosen = users.take(min(n - len(payloads), users.count))
         at = time.time()
-        if step is not None and at // 10 <= step:  # the chunk before was made in this step
-            time.sleep(10 - at % 10 + 0.05)
-            at = time.time()
-        step = at // 10
         users.taken_at.update(dict.fromkeys(chosen, at))  # their tokens' time, for the next take
         payloads += verify_valid(key, chosen, prefix, at)
     return payloads

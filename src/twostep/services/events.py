@@ -59,7 +59,7 @@ def emit(tx: Tx, app_id: int, event: str, objects: dict[str, Any]) -> int:
     """Queue ``event`` for every webhook of the application subscribed to it; returns how many.
     The record carries no secret (never a code, token or key)."""
     assert event in EVENTS, event
-    subscribed = [w for w in _subscribers(tx, app_id) if event in w.events]
+    subscribed = _subscribed(tx, app_id, event)
     if not subscribed:
         return 0
     app = app_q.app_by_id(tx.conn, app_id)
@@ -86,6 +86,10 @@ def emit(tx: Tx, app_id: int, event: str, objects: dict[str, Any]) -> int:
             app_id=app_id,
         )
     return len(subscribed)
+
+
+def _subscribed(tx: Tx, app_id: int, event: str) -> list[q.Subscriber]:
+    return [w for w in _subscribers(tx, app_id) if event in w.events]
 
 
 def _subscribers(tx: Tx, app_id: int) -> list[q.Subscriber]:
@@ -125,7 +129,7 @@ class _Person(Protocol):
 
 def for_user(tx: Tx, user: _Person, event: str, **objects: Any) -> int:
     """``emit`` an event about one of the application's users."""
-    if not any(event in w.events for w in _subscribers(tx, user.app_id)):
+    if not _subscribed(tx, user.app_id, event):
         return 0  # most applications subscribe to nothing: skip building the record
     person = user_object(
         user.authy_id,

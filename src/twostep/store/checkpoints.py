@@ -20,9 +20,8 @@ class Checkpoints:
     def __init__(self, engine: Engine, writer: WriterLock) -> None:
         self.engine, self.writer = engine, writer
         self.every = UNITS_PER_CHECKPOINT
-        self.wants_lock = (
-            False  # the last pass waits for the writer lock: the loop must not take it
-        )
+        # set while the last pass waits for the writer lock: the loop must not take it then
+        self.wants_lock = False
         self._units = 0
         self._running = False
 
